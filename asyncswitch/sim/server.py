@@ -1,0 +1,562 @@
+"""An emulated Kubernetes API server on aiohttp: the wire protocol over one :class:`Store`.
+
+It speaks what kubernetes_asyncio and kubectl speak: discovery, typed errors as Status
+objects, list/watch with resourceVersions, the three patch formats, status and scale
+subresources, bearer-token authentication, HTTPS with a CA made at start. A fault table
+and a request log make it useful for testing clients that must survive a bad API server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from aiohttp import web
+
+from .discovery import api_group, api_group_list, api_resource_list, api_versions, version_info
+from .errors import ApiError, BadRequest, Expired, Forbidden, MethodNotAllowed, NotFound, Unauthorized
+from .faults import FaultRule, FaultTable, RequestLog, RequestRecord
+from .patching import apply_patch
+from .resources import ResourceType
+from .store import Store, StoredObject, Watch, encode
+from .tables import render_table, wants_table
+from .tls import ServingCertificate
+
+__all__ = ["ApiServer", "Principal"]
+
+READ_VERBS = frozenset({"get", "list", "watch"})
+_TRUE = ("true", "1", "True")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who a bearer token speaks for."""
+
+    user: str
+    writable: bool
+
+
+@dataclass(frozen=True)
+class _Target:
+    rtype: ResourceType
+    namespace: str | None
+    name: str | None
+    subresource: str | None
+
+
+def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    raw = body if isinstance(body, bytes) else encode(body)
+    return web.Response(body=raw, status=status, content_type="application/json", headers=headers)
+
+
+def _error_response(err: ApiError) -> web.Response:
+    return _json(err.to_status(), err.code, err.headers)
+
+
+class ApiServer:
+    """One emulated API server (one hub), served on a loopback port.
+
+    Use it as an async context manager; ``url``, ``token`` and ``ca_pem`` then describe how
+    to reach it, ``store`` holds its objects, ``faults`` and ``requests`` disturb and record it.
+    """
+
+    def __init__(
+        self,
+        name: str = "hub",
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        tls: bool = True,
+        seed: int = 0,
+        store: Store | None = None,
+        bookmark_interval: float = 60.0,
+        request_log_size: int = 100_000,
+    ) -> None:
+        self.name = name
+        self.host = host
+        self.port = port
+        self.tls = tls
+        self.bookmark_interval = bookmark_interval
+        self.store = store or Store(seed=seed)
+        self.faults = FaultTable(seed=seed)
+        self.requests = RequestLog(request_log_size)
+        self.token = secrets.token_urlsafe(32)
+        self.read_only_token = secrets.token_urlsafe(32)
+        self._principals = {
+            self.token: Principal(f"system:admin:{name}", writable=True),
+            self.read_only_token: Principal(f"viewer:{name}", writable=False),
+        }
+        self._rng = random.Random(seed)
+        self._certificate = ServingCertificate.for_loopback() if tls else None
+        self._runner: web.AppRunner | None = None
+        self._http_watches: set[Watch] = set()
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://{self.host}:{self.port}"
+
+    @property
+    def ca_pem(self) -> bytes | None:
+        return self._certificate.ca_pem if self._certificate else None
+
+    def add_token(self, token: str, *, user: str, writable: bool) -> None:
+        self._principals[token] = Principal(user, writable)
+
+    async def start(self) -> None:
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_route("*", "/{tail:.*}", self._dispatch)
+        self._runner = web.AppRunner(app, handler_cancellation=True, access_log=None, shutdown_timeout=1.0)
+        await self._runner.setup()
+        ssl_context = self._certificate.server_context() if self._certificate else None
+        site = web.TCPSite(self._runner, self.host, self.port, ssl_context=ssl_context)
+        await site.start()
+        self.port = self._runner.addresses[0][1]
+
+    async def stop(self) -> None:
+        for w in list(self._http_watches):
+            w.close("server stopping")
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> ApiServer:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    # -- fault shortcuts -----------------------------------------------------------------
+
+    def drop_watches(self, resource: str = "*") -> int:
+        """Close every open HTTP watch stream of ``resource`` (or all); returns how many."""
+        victims = [w for w in self._http_watches
+                   if resource in ("*", w.rtype.key, w.rtype.plural)]
+        for w in victims:
+            w.close("dropped by fault injection")
+        return len(victims)
+
+    # -- request path --------------------------------------------------------------------
+
+    async def _dispatch(self, request: web.Request) -> web.StreamResponse:
+        started = time.perf_counter()
+        record: dict[str, Any] = {"verb": request.method.lower(), "path": request.path}
+        status = 500
+        try:
+            response = await self._serve(request, record)
+            status = response.status
+            return response
+        except ApiError as err:
+            status = err.code
+            return _error_response(err)
+        except asyncio.CancelledError:
+            status = 499  # the client went away
+            raise
+        finally:
+            if not record.pop("unlogged", False):
+                self.requests.add(RequestRecord(
+                    time=record.pop("time", time.time()), status=status,
+                    duration_ms=(time.perf_counter() - started) * 1000, **record))
+
+    def _authenticate(self, request: web.Request) -> Principal:
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        principal = self._principals.get(token.strip()) if scheme.lower() == "bearer" else None
+        if principal is None:
+            raise Unauthorized("Unauthorized")
+        return principal
+
+    async def _serve(self, request: web.Request, record: dict[str, Any]) -> web.StreamResponse:
+        record["time"] = time.time()
+        path = request.path
+        if path in ("/healthz", "/livez", "/readyz"):
+            return web.Response(text="ok")
+        principal = self._authenticate(request)
+        record["user"] = principal.user
+        if path.startswith("/_emulator"):
+            record["unlogged"] = True
+            if not principal.writable:
+                raise Forbidden("the emulator's admin endpoint needs the hub's full-access token")
+            return await self._admin(request, path)
+        parts = [p for p in path.split("/") if p]
+        if parts == ["openapi", "v2"]:
+            return _openapi_v2(request)
+        discovery = self._discovery(parts)
+        if discovery is not None:
+            if request.method != "GET":
+                raise MethodNotAllowed("the server does not allow this method on the requested resource")
+            return _json(discovery)
+        target = self._parse(parts)
+        verb = self._verb(request, target)
+        record.update(verb=verb, resource=target.rtype.key, namespace=target.namespace,
+                      name=target.name, subresource=target.subresource)
+        if verb not in READ_VERBS and not principal.writable and target.rtype.key != \
+                "selfsubjectaccessreviews.authorization.k8s.io":
+            scope = f'in the namespace "{target.namespace}"' if target.namespace else "at the cluster scope"
+            resource = f"{target.rtype.plural}/{target.subresource}" if target.subresource else target.rtype.plural
+            raise Forbidden(
+                f'{target.rtype.plural} is forbidden: User "{principal.user}" cannot {verb} resource '
+                f'"{resource}" in API group "{target.rtype.group}" {scope}',
+                details={"kind": target.rtype.plural, "group": target.rtype.group, **(
+                    {"name": target.name} if target.name else {})},
+            )
+        decision = self.faults.decide(verb, target.rtype.key, target.namespace, target.name)
+        if decision.rule_id:
+            record["fault"] = decision.rule_id
+        if decision.latency:
+            await asyncio.sleep(decision.latency)
+        if decision.status is not None:
+            headers = {"Retry-After": str(decision.retry_after)} if decision.retry_after is not None else None
+            reason = {429: "TooManyRequests", 503: "ServiceUnavailable", 504: "Timeout"}.get(
+                decision.status, "InternalError")
+            raise ApiError(f"injected fault {decision.rule_id}: {reason}", code=decision.status, reason=reason,
+                           details={"retryAfterSeconds": decision.retry_after} if decision.retry_after else None,
+                           headers=headers)
+        handler = self._handlers()[verb]
+        return await handler(request, target, principal)
+
+    def _handlers(self) -> dict[str, Callable[[web.Request, _Target, Principal], Awaitable[web.StreamResponse]]]:
+        return {
+            "get": self._get, "list": self._list, "watch": self._watch, "create": self._create,
+            "update": self._update, "patch": self._patch, "delete": self._delete,
+            "deletecollection": self._delete_collection,
+        }
+
+    def _discovery(self, parts: list[str]) -> dict[str, Any] | None:
+        registry = self.store.registry
+        if parts == ["version"]:
+            return version_info()
+        if parts == ["api"]:
+            return api_versions(f"{self.host}:{self.port}")
+        if parts == ["apis"]:
+            return api_group_list(registry)
+        if len(parts) == 2 and parts[0] == "api":
+            return api_resource_list(registry, "", parts[1]) or _not_found()
+        if len(parts) == 2 and parts[0] == "apis":
+            return api_group(registry, parts[1]) or _not_found()
+        if len(parts) == 3 and parts[0] == "apis":
+            return api_resource_list(registry, parts[1], parts[2]) or _not_found()
+        return None
+
+    def _parse(self, parts: list[str]) -> _Target:
+        if len(parts) >= 3 and parts[0] == "api":
+            group, version, rest = "", parts[1], parts[2:]
+        elif len(parts) >= 4 and parts[0] == "apis":
+            group, version, rest = parts[1], parts[2], parts[3:]
+        else:
+            raise NotFound("the server could not find the requested resource")
+        namespace = None
+        if rest[0] == "namespaces" and len(rest) >= 3 and not (len(rest) == 3 and rest[2] in ("status", "finalize")):
+            namespace, rest = rest[1], rest[2:]
+        if len(rest) > 3:
+            raise NotFound("the server could not find the requested resource")
+        rtype = self.store.registry.lookup(group, version, rest[0])
+        if rtype is None or (namespace is not None and not rtype.namespaced):
+            raise NotFound("the server could not find the requested resource")
+        name = rest[1] if len(rest) > 1 else None
+        sub = rest[2] if len(rest) > 2 else None
+        if sub is not None and not ((sub == "status" and rtype.status_subresource)
+                                    or (sub == "scale" and rtype.scale_subresource)):
+            raise NotFound("the server could not find the requested resource")
+        return _Target(rtype, namespace, name, sub)
+
+    @staticmethod
+    def _verb(request: web.Request, target: _Target) -> str:
+        method = request.method
+        if method == "GET":
+            if target.name:
+                return "get"
+            return "watch" if request.query.get("watch") in _TRUE else "list"
+        if method == "POST" and not target.name:
+            return "create"
+        if method == "PUT" and target.name:
+            return "update"
+        if method == "PATCH" and target.name:
+            return "patch"
+        if method == "DELETE":
+            return "delete" if target.name else "deletecollection"
+        raise MethodNotAllowed(f"the server does not allow this method on the requested resource ({method})")
+
+    async def _body(self, request: web.Request) -> Any:
+        raw = await request.read()
+        if not raw:
+            return None
+        try:
+            return json.loads(raw)
+        except ValueError as exc:
+            raise BadRequest(f"the request body is not valid JSON: {exc}") from None
+
+    # -- verbs ---------------------------------------------------------------------------
+
+    async def _get(self, request: web.Request, target: _Target, _: Principal) -> web.StreamResponse:
+        assert target.name is not None
+        stored = self.store.get(target.rtype, target.namespace, target.name)
+        if target.subresource == "scale":
+            return _json(_scale_of(stored))
+        if wants_table(request.headers.get("Accept", "")):
+            return _json(render_table(target.rtype, [stored.obj], resource_version=stored.rv))
+        return _json(stored.raw)
+
+    async def _list(self, request: web.Request, target: _Target, _: Principal) -> web.StreamResponse:
+        q = request.query
+        if q.get("continue") and q.get("resourceVersion") not in (None, ""):
+            raise BadRequest("specifying resource version is not allowed when using continue")
+        if q.get("resourceVersionMatch") == "Exact":
+            wanted = int(q.get("resourceVersion") or -1)
+            if wanted != self.store.resource_version:
+                raise Expired(f"too old resource version: {wanted} ({self.store.resource_version})")
+        result = self.store.list(
+            target.rtype, target.namespace,
+            label_selector=q.get("labelSelector"), field_selector=q.get("fieldSelector"),
+            limit=int(q["limit"]) if q.get("limit", "").isdigit() else None,
+            continue_token=q.get("continue") or None,
+        )
+        if wants_table(request.headers.get("Accept", "")):
+            return _json(render_table(target.rtype, [s.obj for s in result.items],
+                                      resource_version=result.resource_version,
+                                      continue_token=result.continue_token,
+                                      include_object=q.get("includeObject") != "None"))
+        meta: dict[str, Any] = {"resourceVersion": str(result.resource_version)}
+        if result.continue_token:
+            meta["continue"] = result.continue_token
+            meta["remainingItemCount"] = result.remaining
+        head = encode({"kind": target.rtype.list_kind, "apiVersion": target.rtype.api_version, "metadata": meta})
+        body = head[:-1] + b',"items":[' + b",".join(s.raw for s in result.items) + b"]}"
+        return _json(body)
+
+    async def _watch(self, request: web.Request, target: _Target, _: Principal) -> web.StreamResponse:
+        q = request.query
+        rtype = target.rtype
+        timeout = float(q["timeoutSeconds"]) if q.get("timeoutSeconds") else self._rng.uniform(1800, 3600)
+        bookmarks = q.get("allowWatchBookmarks") in _TRUE
+        table = wants_table(request.headers.get("Accept", ""))
+        response = web.StreamResponse(status=200, headers={"Content-Type": "application/json",
+                                                           "Cache-Control": "no-cache, private"})
+        response.enable_chunked_encoding()
+        field_selector = q.get("fieldSelector")
+        if target.name:  # /resource/name?watch=true, the old form
+            field_selector = ",".join(filter(None, [field_selector, f"metadata.name={target.name}"]))
+        try:
+            if self.faults.take_expiry(rtype.key):
+                raise Expired("too old resource version: injected by the fault table")
+            watch = self.store.watch(rtype, target.namespace, label_selector=q.get("labelSelector"),
+                                     field_selector=field_selector, resource_version=q.get("resourceVersion"))
+        except Expired as err:
+            await response.prepare(request)
+            await response.write(encode({"type": "ERROR", "object": err.to_status()}) + b"\n")
+            await response.write_eof()
+            return response
+        self._http_watches.add(watch)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        next_bookmark = loop.time() + self.bookmark_interval
+        try:
+            await response.prepare(request)
+            while True:
+                item = watch.next_nowait()
+                if item is None:
+                    if watch.closed_reason is not None:
+                        break
+                    now = loop.time()
+                    if now >= deadline:
+                        break
+                    wake = min(deadline, next_bookmark) if bookmarks else deadline
+                    try:
+                        async with asyncio.timeout(wake - now):
+                            item = await watch.next()
+                    except TimeoutError:
+                        now = loop.time()
+                        if bookmarks and now >= next_bookmark:
+                            next_bookmark = now + self.bookmark_interval
+                            if not self.faults.is_stalled(rtype.key):
+                                await response.write(self._bookmark(rtype))
+                        continue
+                    if item is None:
+                        break
+                if self.faults.is_stalled(rtype.key):
+                    continue
+                kind, stored = item
+                if table:
+                    payload = encode(render_table(rtype, [stored.obj], resource_version=stored.rv))
+                else:
+                    payload = stored.raw
+                await response.write(b'{"type":"' + kind.encode() + b'","object":' + payload + b"}\n")
+                if bookmarks:
+                    next_bookmark = loop.time() + self.bookmark_interval
+        finally:
+            watch.close()
+            self._http_watches.discard(watch)
+        if watch.closed_reason == "consumer too slow":
+            await response.write(encode({"type": "ERROR", "object": Expired(
+                "watch closed: the client fell too far behind").to_status()}) + b"\n")
+        await response.write_eof()
+        return response
+
+    def _bookmark(self, rtype: ResourceType) -> bytes:
+        return encode({"type": "BOOKMARK", "object": {
+            "kind": rtype.kind, "apiVersion": rtype.api_version,
+            "metadata": {"resourceVersion": str(self.store.resource_version)}}}) + b"\n"
+
+    async def _create(self, request: web.Request, target: _Target, principal: Principal) -> web.StreamResponse:
+        body = await self._body(request)
+        if not isinstance(body, dict):
+            raise BadRequest("the body of a create must be a JSON object")
+        if target.rtype.key == "selfsubjectaccessreviews.authorization.k8s.io":
+            return _json(_access_review(body, principal), 201)
+        stored = self.store.create(target.rtype, target.namespace, body, dry_run=_dry_run(request))
+        return _json(stored.raw, 201)
+
+    async def _update(self, request: web.Request, target: _Target, _: Principal) -> web.StreamResponse:
+        assert target.name is not None
+        body = await self._body(request)
+        if not isinstance(body, dict):
+            raise BadRequest("the body of an update must be a JSON object")
+        if target.subresource == "scale":
+            return await self._write_scale(target, lambda scale: body, request)
+        stored = self.store.update(target.rtype, target.namespace, target.name, body,
+                                   subresource=target.subresource, dry_run=_dry_run(request))
+        return _json(stored.raw)
+
+    async def _patch(self, request: web.Request, target: _Target, _: Principal) -> web.StreamResponse:
+        assert target.name is not None
+        body = await self._body(request)
+        content_type = request.headers.get("Content-Type", "")
+        if target.subresource == "scale":
+            return await self._write_scale(
+                target, lambda scale: apply_patch(content_type, scale, body, builtin=True), request)
+        stored = self.store.patch(target.rtype, target.namespace, target.name, content_type, body,
+                                  subresource=target.subresource, dry_run=_dry_run(request))
+        return _json(stored.raw)
+
+    async def _write_scale(
+        self, target: _Target, change: Callable[[dict[str, Any]], Any], request: web.Request
+    ) -> web.StreamResponse:
+        assert target.name is not None
+        current = self.store.get(target.rtype, target.namespace, target.name)
+        scale = change(_scale_of(current))
+        wanted_rv = (scale.get("metadata") or {}).get("resourceVersion")
+        replicas = (scale.get("spec") or {}).get("replicas")
+        if not isinstance(replicas, int) or replicas < 0:
+            raise BadRequest("spec.replicas of a Scale must be a non-negative integer")
+        patch: dict[str, Any] = {"spec": {"replicas": replicas}}
+        if wanted_rv:
+            patch["metadata"] = {"resourceVersion": str(wanted_rv)}
+        stored = self.store.patch(target.rtype, target.namespace, target.name, "application/merge-patch+json",
+                                  patch, dry_run=_dry_run(request))
+        return _json(_scale_of(stored))
+
+    async def _delete(self, request: web.Request, target: _Target, _: Principal) -> web.StreamResponse:
+        assert target.name is not None
+        options = await self._body(request) or {}
+        preconditions = options.get("preconditions") if isinstance(options, dict) else None
+        stored, gone = self.store.delete(target.rtype, target.namespace, target.name,
+                                         preconditions=preconditions, dry_run=_dry_run(request))
+        if gone and not target.rtype.delete_returns_object:
+            meta = stored.obj["metadata"]
+            return _json({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+                          "details": {"name": meta["name"], "group": target.rtype.group,
+                                      "kind": target.rtype.plural, "uid": meta.get("uid")}})
+        return _json(stored.raw)
+
+    async def _delete_collection(self, request: web.Request, target: _Target, _: Principal) -> web.StreamResponse:
+        q = request.query
+        deleted = self.store.delete_collection(target.rtype, target.namespace, label_selector=q.get("labelSelector"),
+                                               field_selector=q.get("fieldSelector"))
+        head = encode({"kind": target.rtype.list_kind, "apiVersion": target.rtype.api_version,
+                       "metadata": {"resourceVersion": str(self.store.resource_version)}})
+        return _json(head[:-1] + b',"items":[' + b",".join(s.raw for s in deleted) + b"]}")
+
+    # -- admin endpoint ------------------------------------------------------------------
+
+    async def _admin(self, request: web.Request, path: str) -> web.StreamResponse:
+        parts = [p for p in path.split("/") if p][1:]
+        method = request.method
+        body = await self._body(request) or {}
+        if parts == ["faults"] and method == "GET":
+            return _json(self.faults.describe())
+        if parts == ["faults"] and method == "POST":
+            try:
+                rule = FaultRule.from_dict(body)
+            except (TypeError, ValueError) as exc:
+                raise BadRequest(f"bad fault rule: {exc}") from None
+            return _json({"id": self.faults.add(rule)}, 201)
+        if parts == ["faults"] and method == "DELETE":
+            self.faults.clear()
+            return _json({"cleared": True})
+        if len(parts) == 2 and parts[0] == "faults" and method == "DELETE":
+            if not self.faults.remove(parts[1]):
+                raise NotFound(f'fault rule "{parts[1]}" not found')
+            return _json({"removed": parts[1]})
+        if len(parts) == 2 and parts[0] == "watches" and method == "POST":
+            resource = str(body.get("resource", "*"))
+            action = parts[1]
+            if action == "drop":
+                return _json({"dropped": self.drop_watches(resource)})
+            if action == "expire":
+                self.faults.expire_next_watches(resource, int(body.get("count", 1)))
+                return _json({"expire_next": resource})
+            if action == "stall":
+                self.faults.stall_watches(resource)
+                return _json({"stalled": resource})
+            if action == "unstall":
+                self.faults.unstall_watches(resource)
+                return _json({"unstalled": resource})
+        if parts == ["compact"] and method == "POST":
+            self.store.compact()
+            return _json({"compacted_at": self.store.resource_version})
+        if parts == ["requests"] and method == "GET":
+            q = request.query
+            records = self.requests.records(verb=q.get("verb"), resource=q.get("resource"), name=q.get("name"))
+            limit = int(q.get("limit", "1000"))
+            return _json({"total": self.requests.total, "items": [asdict(r) for r in records[-limit:]]})
+        raise NotFound(f"no emulator admin endpoint {method} {path}")
+
+
+def _openapi_v2(request: web.Request) -> web.Response:
+    """An OpenAPI v2 document with no schemas: kubectl downloads it before apply, then validates nothing."""
+    if "protobuf" in request.headers.get("Accept", ""):
+        # An empty body is the protobuf encoding of an empty gnostic openapi_v2.Document.
+        return web.Response(body=b"", content_type="application/com.github.proto-openapi.spec.v2.v1.0+protobuf")
+    return _json({"swagger": "2.0", "info": {"title": "asyncswitch emulated hub", "version": "v1"}, "paths": {}})
+
+
+def _not_found() -> dict[str, Any]:
+    raise NotFound("the server could not find the requested resource")
+
+
+def _dry_run(request: web.Request) -> bool:
+    return "All" in request.query.getall("dryRun", [])
+
+
+def _scale_of(stored: StoredObject) -> dict[str, Any]:
+    obj = stored.obj
+    meta = obj["metadata"]
+    selector = ((obj.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+    return {
+        "kind": "Scale",
+        "apiVersion": "autoscaling/v1",
+        "metadata": {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
+                     if k in meta},
+        "spec": {"replicas": (obj.get("spec") or {}).get("replicas", 0)},
+        "status": {"replicas": (obj.get("status") or {}).get("replicas", 0),
+                   "selector": ",".join(f"{k}={v}" for k, v in selector.items())},
+    }
+
+
+def _access_review(body: dict[str, Any], principal: Principal) -> dict[str, Any]:
+    attrs = (body.get("spec") or {}).get("resourceAttributes") or {}
+    verb = attrs.get("verb", "")
+    allowed = principal.writable or verb in READ_VERBS
+    reason = "full access token" if principal.writable else (
+        "read-only token" if allowed else f'read-only token: "{verb}" is not allowed')
+    return {**body, "apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
+            "metadata": body.get("metadata") or {}, "status": {"allowed": allowed, "reason": reason}}
