@@ -16,6 +16,7 @@ from pathlib import Path
 from . import __version__
 from .errors import ConfigError
 from .sim import EmulatedHubPair
+from .sim.acm import PROFILES, SimConfig, SimulatedHubPair, profile_named
 
 __all__ = ["main"]
 
@@ -34,6 +35,13 @@ def _port(text: str) -> int:
     return value
 
 
+def _non_negative(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is negative")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m asyncswitch", description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--version", action="version", version=f"asyncswitch {__version__}")
@@ -47,6 +55,14 @@ def build_parser() -> argparse.ArgumentParser:
                      help="where to write the kubeconfig with contexts hub-a and hub-b (mode 0600)")
     sim.add_argument("--port-a", type=_port, default=0, help="port for hub-a (default: any free port)")
     sim.add_argument("--port-b", type=_port, default=0, help="port for hub-b (default: any free port)")
+    sim.add_argument("--clusters", type=_non_negative, default=20,
+                     help="managed clusters in the simulated fleet (default 20)")
+    sim.add_argument("--profile", choices=sorted(PROFILES), default="fast",
+                     help="controller timing: instant, fast (default) or realistic")
+    sim.add_argument("--speed", type=float, default=None,
+                     help="simulated seconds per real second (overrides the profile's; realistic is 1)")
+    sim.add_argument("--empty", action="store_true",
+                     help="serve bare Kubernetes API servers without the simulated ACM hubs")
     sim.add_argument("--seed", type=int, default=0, help="seed for every random choice the hubs make")
     sim.add_argument("--plain-http", action="store_true", help="serve HTTP instead of HTTPS")
     sim.add_argument("--bookmark-interval", type=float, default=60.0,
@@ -63,15 +79,25 @@ async def _serve_sim(args: argparse.Namespace) -> int:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    pair = EmulatedHubPair(seed=args.seed, tls=not args.plain_http, port_a=args.port_a, port_b=args.port_b,
-                           bookmark_interval=args.bookmark_interval)
+    if args.speed is not None and args.speed <= 0:
+        raise ConfigError("--speed must be positive")
+    servers = EmulatedHubPair(seed=args.seed, tls=not args.plain_http, port_a=args.port_a, port_b=args.port_b,
+                              bookmark_interval=args.bookmark_interval)
+    pair: EmulatedHubPair | SimulatedHubPair = servers
+    if not args.empty:
+        config = SimConfig(clusters=args.clusters, profile=profile_named(args.profile, speed=args.speed),
+                           seed=args.seed, tls=not args.plain_http, bookmark_interval=args.bookmark_interval)
+        pair = SimulatedHubPair(config, servers=servers)
     try:
         await pair.start()
     except OSError as exc:
         raise ConfigError(f"cannot listen: {exc.strerror or exc}") from None
     try:
         path = pair.write_kubeconfig(args.kubeconfig_out)
-        for server in pair.servers:
+        if not args.empty:
+            print(f"simulated ACM hubs: hub-a active with {args.clusters} managed clusters, hub-b passive "
+                  f"(profile {args.profile})", flush=True)
+        for server in servers.servers:
             print(f"{server.name}: {server.url}", flush=True)
         print(f"kubeconfig: {path} (contexts hub-a, hub-b)", flush=True)
         print("serving; Ctrl-C to stop", flush=True)

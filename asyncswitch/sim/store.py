@@ -20,7 +20,7 @@ import re
 import uuid
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -226,6 +226,7 @@ class Store:
         self._rv = 0
         self._types: dict[str, _TypeState] = {}
         self._listeners: list[Callable[[ResourceType, WatchEvent], None]] = []
+        self._admission: list[Callable[[str, ResourceType, dict[str, Any]], None]] = []
         for rtype in self.registry:
             self._types.setdefault(rtype.key, _TypeState(rtype))
         for ns in DEFAULT_NAMESPACES:
@@ -246,6 +247,9 @@ class Store:
 
     def register(self, rtype: ResourceType) -> ResourceType:
         """Serve a custom resource type; its CRD object appears as real API servers show it."""
+        if not rtype.builtin:
+            # Served from a CRD, a custom resource answers DELETE with the deleted object.
+            rtype = replace(rtype, delete_returns_object=True)
         if self.registry.add(rtype):
             self._types.setdefault(rtype.key, _TypeState(rtype))
             self._create_crd_for(rtype)
@@ -344,6 +348,15 @@ class Store:
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener)
 
+    def add_admission(self, check: Callable[[str, ResourceType, dict[str, Any]], None]) -> Callable[[], None]:
+        """Run ``check(verb, rtype, obj)`` before every create and delete; it rejects by raising ApiError.
+
+        Simulated admission webhooks use this (the MultiClusterHub one refuses deletion while
+        ManagedClusters exist). Returns a remover.
+        """
+        self._admission.append(check)
+        return lambda: self._admission.remove(check)
+
     # -- reads ---------------------------------------------------------------------------
 
     def get(self, rtype: ResourceType, namespace: str | None, name: str) -> StoredObject:
@@ -441,6 +454,8 @@ class Store:
             raise AlreadyExists.of(rtype.plural, name, rtype.group)
         if namespace is not None and not _internal:
             self._check_namespace_open(namespace)
+        for check in list(self._admission):
+            check("create", rtype, obj)
         for server_field in _SERVER_FIELDS:
             meta.pop(server_field, None)
         meta["uid"] = str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
@@ -570,6 +585,9 @@ class Store:
         """Delete, or mark for deletion while finalizers remain; returns (object, gone now)."""
         current = self.get(rtype, namespace, name)
         meta = current.obj["metadata"]
+        if not meta.get("deletionTimestamp"):
+            for check in list(self._admission):
+                check("delete", rtype, current.obj)
         pre = preconditions or {}
         if pre.get("uid") and pre["uid"] != meta.get("uid"):
             raise Conflict(

@@ -1,0 +1,109 @@
+"""What every simulated controller is handed: its hub, the world outside, the clock and the knobs."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import uuid
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..server import ApiServer
+from ..store import Store
+from .kinds import BACKUP_NAMESPACE, IMPORT_CONFIGMAP, MCE_NAMESPACE
+from .profiles import SimClock, TimingProfile, profile_named
+from .world import BackupStorage, Fleet
+
+__all__ = ["SimConfig", "SimHub", "SimWorld"]
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    """The knobs of the simulated hub pair."""
+
+    clusters: int = 20
+    """Managed clusters in the fleet (local-cluster on each hub not counted)."""
+    profile: TimingProfile = field(default_factory=lambda: profile_named("fast"))
+    seed: int = 0
+    acm_version: str = "2.14.2"
+    """MultiClusterHub status.currentVersion on both hubs; ≥ 2.14 brings the ImportOnly default."""
+    hive_share: float = 0.3
+    """Share of clusters provisioned by Hive (with a ClusterDeployment)."""
+    preserve_on_delete_false: int = 0
+    """How many Hive clusters have spec.preserveOnDelete false (a preflight must catch them)."""
+    use_managed_service_account: bool = True
+    """spec.useManagedServiceAccount of hub-a's BackupSchedule; without it clusters never move."""
+    backup_cron: str = "0 */1 * * *"
+    observability: bool = True
+    """MultiClusterObservability and its workloads on the active hub."""
+    mco_reverts_scaling: bool = True
+    """The observability operator scales its workloads back to defaults after a while."""
+    storage_available: bool = True
+    tls: bool = True
+    bookmark_interval: float = 60.0
+
+    def __post_init__(self) -> None:
+        if self.clusters < 0:
+            raise ValueError("clusters must not be negative")
+        if not 0.0 <= self.hive_share <= 1.0:
+            raise ValueError("hive_share must be between 0 and 1")
+        if self.preserve_on_delete_false < 0:
+            raise ValueError("preserve_on_delete_false must not be negative")
+
+
+class SimWorld:
+    """State shared by both hubs' controllers: fleet, storage, clock, task group."""
+
+    def __init__(self, config: SimConfig, tg: asyncio.TaskGroup) -> None:
+        self.config = config
+        self.rng = random.Random(config.seed)
+        self.clock = SimClock(config.profile, self.rng)
+        self.fleet = Fleet()
+        self.storage = BackupStorage()
+        self.storage.available = config.storage_available
+        self._tg = tg
+        self.tasks: set[asyncio.Task[None]] = set()
+
+    def spawn(self, coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
+        """Start a controller task in the pair's task group; a crash there stops the whole pair."""
+        task = self._tg.create_task(coro, name=name)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+        return task
+
+
+class SimHub:
+    """One simulated hub: its API server plus the controller-side memory a real hub keeps."""
+
+    def __init__(self, server: ApiServer, *, cluster_id: str | None = None, acm_version: str) -> None:
+        self.server = server
+        self.name = server.name
+        self.cluster_id = cluster_id or str(uuid.uuid5(uuid.NAMESPACE_DNS, f"{server.name}.asyncswitch"))
+        self.acm_version = acm_version
+        self.imported: set[str] = set()
+        """Clusters this hub has imported before (ImportOnly does not import them again by itself)."""
+
+    @property
+    def store(self) -> Store:
+        return self.server.store
+
+    def version_at_least(self, major: int, minor: int) -> bool:
+        parts = self.acm_version.split(".")
+        try:
+            return (int(parts[0]), int(parts[1])) >= (major, minor)
+        except (IndexError, ValueError):
+            return False
+
+    def import_strategy(self) -> str:
+        if not self.version_at_least(2, 14):
+            return "ImportAndSync"
+        cm = self.store.find(self.store.type_of("configmaps"), MCE_NAMESPACE, IMPORT_CONFIGMAP)
+        value = ((cm.obj.get("data") or {}).get("autoImportStrategy") if cm else None) or "ImportOnly"
+        return str(value)
+
+    def velero_ready(self) -> bool:
+        deploy = self.store.find(self.store.type_of("deployments", "apps"), BACKUP_NAMESPACE, "velero")
+        if deploy is None:
+            return False
+        return int((deploy.obj.get("status") or {}).get("readyReplicas") or 0) > 0

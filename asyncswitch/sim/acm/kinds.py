@@ -1,0 +1,139 @@
+"""The ACM, OADP/Velero, Hive and observability resource types a simulated hub serves, and fixed names."""
+
+from __future__ import annotations
+
+from ..resources import ResourceType
+
+__all__ = [
+    "ACCEPTED",
+    "ACM_NAMESPACE",
+    "ACM_RESTORES",
+    "ACM_TYPES",
+    "AGENT_NAMESPACE",
+    "AVAILABLE",
+    "BACKUP_CLUSTER_LABEL",
+    "BACKUP_NAMESPACE",
+    "BACKUP_SCHEDULES",
+    "BACKUP_STORAGE_LOCATIONS",
+    "BSL_NAME",
+    "CLUSTER_DEPLOYMENTS",
+    "CLUSTER_FINALIZER",
+    "DATA_PROTECTION_APPLICATIONS",
+    "DISABLE_AUTO_IMPORT",
+    "DPA_NAME",
+    "GLOBAL_SET_NAMESPACE",
+    "HUB_NAMESPACES",
+    "IMMEDIATE_IMPORT",
+    "IMPORT_CONFIGMAP",
+    "JOINED",
+    "LOCAL_CLUSTER",
+    "MANAGED_CLUSTERS",
+    "MANAGED_SERVICE_ACCOUNTS",
+    "MCE_NAMESPACE",
+    "MCH_FINALIZER",
+    "MCH_NAME",
+    "MCO_NAME",
+    "MCO_OPERATOR",
+    "MULTICLUSTER_HUBS",
+    "MULTICLUSTER_OBSERVABILITIES",
+    "OBSERVABILITY_NAMESPACE",
+    "OBSERVATORIUM_API",
+    "PASSIVE_RESTORE",
+    "RESTORE_FINALIZER",
+    "ROUTES",
+    "SCHEDULE_NAME",
+    "SCHEDULE_TYPE_LABEL",
+    "THANOS_COMPACT",
+    "THANOS_SECRET",
+    "VELERO_BACKUPS",
+    "VELERO_RESTORES",
+    "VELERO_SCHEDULES",
+    "VELERO_SCHEDULE_LABEL",
+]
+
+ACM_NAMESPACE = "open-cluster-management"
+BACKUP_NAMESPACE = "open-cluster-management-backup"
+OBSERVABILITY_NAMESPACE = "open-cluster-management-observability"
+MCE_NAMESPACE = "multicluster-engine"
+AGENT_NAMESPACE = "open-cluster-management-agent"
+GLOBAL_SET_NAMESPACE = "open-cluster-management-global-set"
+HUB_NAMESPACES = (ACM_NAMESPACE, BACKUP_NAMESPACE, OBSERVABILITY_NAMESPACE, MCE_NAMESPACE, GLOBAL_SET_NAMESPACE)
+
+LOCAL_CLUSTER = "local-cluster"
+PASSIVE_RESTORE = "restore-acm-passive-sync"
+SCHEDULE_NAME = "acm-hub-backup"
+MCH_NAME = "multiclusterhub"
+MCO_NAME = "observability"
+BSL_NAME = "default"
+DPA_NAME = "velero-dpa"
+IMPORT_CONFIGMAP = "import-controller-config"
+THANOS_COMPACT = "observability-thanos-compact"
+OBSERVATORIUM_API = "observability-observatorium-api"
+MCO_OPERATOR = "multicluster-observability-operator"
+THANOS_SECRET = "thanos-object-storage"
+
+# Labels and annotations the controllers read and write.
+SCHEDULE_TYPE_LABEL = "cluster.open-cluster-management.io/backup-schedule-type"
+BACKUP_CLUSTER_LABEL = "cluster.open-cluster-management.io/backup-cluster"
+VELERO_SCHEDULE_LABEL = "velero.io/schedule-name"
+DISABLE_AUTO_IMPORT = "import.open-cluster-management.io/disable-auto-import"
+IMMEDIATE_IMPORT = "import.open-cluster-management.io/immediate-import"
+RESTORE_FINALIZER = "restores.cluster.open-cluster-management.io/finalizer"
+CLUSTER_FINALIZER = "cluster.open-cluster-management.io/api-resource-cleanup"
+MCH_FINALIZER = "finalizer.operator.open-cluster-management.io"
+
+AVAILABLE = "ManagedClusterConditionAvailable"
+JOINED = "ManagedClusterJoined"
+ACCEPTED = "HubAcceptedManagedCluster"
+
+
+def _crd(group: str, version: str, plural: str, kind: str, *, namespaced: bool = True,
+         short: tuple[str, ...] = (), columns: tuple[tuple[str, str, str], ...] = ()) -> ResourceType:
+    return ResourceType(group=group, version=version, plural=plural, kind=kind, namespaced=namespaced,
+                        status_subresource=True, short_names=short, delete_returns_object=True,
+                        printer_columns=columns)
+
+
+MANAGED_CLUSTERS = _crd(
+    "cluster.open-cluster-management.io", "v1", "managedclusters", "ManagedCluster", namespaced=False,
+    short=("mcl", "mcls"),
+    columns=(("Hub Accepted", "boolean", ".spec.hubAcceptsClient"),
+             ("Joined", "string", '.status.conditions[?(@.type=="ManagedClusterJoined")].status'),
+             ("Available", "string", '.status.conditions[?(@.type=="ManagedClusterConditionAvailable")].status')),
+)
+BACKUP_SCHEDULES = _crd(
+    "cluster.open-cluster-management.io", "v1beta1", "backupschedules", "BackupSchedule", short=("bsch",),
+    columns=(("Phase", "string", ".status.phase"), ("Message", "string", ".status.lastMessage")),
+)
+ACM_RESTORES = _crd(
+    "cluster.open-cluster-management.io", "v1beta1", "restores", "Restore", short=("crst",),
+    columns=(("Phase", "string", ".status.phase"), ("Message", "string", ".status.lastMessage")),
+)
+VELERO_BACKUPS = _crd("velero.io", "v1", "backups", "Backup",
+                      columns=(("Phase", "string", ".status.phase"),))
+VELERO_RESTORES = _crd("velero.io", "v1", "restores", "Restore",
+                       columns=(("Phase", "string", ".status.phase"),))
+VELERO_SCHEDULES = _crd("velero.io", "v1", "schedules", "Schedule",
+                        columns=(("Status", "string", ".status.phase"), ("Schedule", "string", ".spec.schedule")))
+BACKUP_STORAGE_LOCATIONS = _crd("velero.io", "v1", "backupstoragelocations", "BackupStorageLocation",
+                                short=("bsl",), columns=(("Phase", "string", ".status.phase"),))
+DATA_PROTECTION_APPLICATIONS = _crd("oadp.openshift.io", "v1alpha1", "dataprotectionapplications",
+                                    "DataProtectionApplication", short=("dpa",))
+MULTICLUSTER_HUBS = _crd(
+    "operator.open-cluster-management.io", "v1", "multiclusterhubs", "MultiClusterHub", short=("mch",),
+    columns=(("Status", "string", ".status.phase"), ("Version", "string", ".status.currentVersion")),
+)
+MULTICLUSTER_OBSERVABILITIES = _crd(
+    "observability.open-cluster-management.io", "v1beta2", "multiclusterobservabilities",
+    "MultiClusterObservability", namespaced=False, short=("mco",),
+)
+CLUSTER_DEPLOYMENTS = _crd("hive.openshift.io", "v1", "clusterdeployments", "ClusterDeployment", short=("cd",))
+MANAGED_SERVICE_ACCOUNTS = _crd("authentication.open-cluster-management.io", "v1beta1",
+                                "managedserviceaccounts", "ManagedServiceAccount")
+ROUTES = _crd("route.openshift.io", "v1", "routes", "Route")
+
+ACM_TYPES: tuple[ResourceType, ...] = (
+    MANAGED_CLUSTERS, BACKUP_SCHEDULES, ACM_RESTORES, VELERO_BACKUPS, VELERO_RESTORES, VELERO_SCHEDULES,
+    BACKUP_STORAGE_LOCATIONS, DATA_PROTECTION_APPLICATIONS, MULTICLUSTER_HUBS, MULTICLUSTER_OBSERVABILITIES,
+    CLUSTER_DEPLOYMENTS, MANAGED_SERVICE_ACCOUNTS, ROUTES,
+)

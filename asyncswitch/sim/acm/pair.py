@@ -1,0 +1,191 @@
+"""The simulated ACM hub pair: two emulated API servers with ACM, OADP/Velero, registration and
+observability controllers, and a fleet that lives outside both.
+
+    async with SimulatedHubPair(SimConfig(clusters=20)) as pair:
+        pair.write_kubeconfig(path)   # contexts hub-a (active) and hub-b (passive)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ..hubs import EmulatedHubPair
+from ..resources import ResourceType
+from ..server import ApiServer
+from ..store import Store
+from .context import SimConfig, SimHub, SimWorld
+from .hubctl import HubOperators
+from .kinds import (
+    ACM_RESTORES,
+    AVAILABLE,
+    BACKUP_NAMESPACE,
+    MANAGED_CLUSTERS,
+    PASSIVE_RESTORE,
+    VELERO_BACKUPS,
+    VELERO_RESTORES,
+)
+from .registration import RegistrationController
+from .restore import AcmRestoreController
+from .schedule import VELERO_SCHEDULE_NAMES, BackupScheduleController
+from .seed import passive_restore, seed_active_hub, seed_fleet, seed_hub
+from .velero import VeleroController
+from .workloads import WorkloadController
+from .world import BackupRecord
+
+__all__ = ["SimulatedHubPair", "wait_until"]
+
+SETTLE_TIMEOUT = 120.0
+
+
+async def wait_until(store: Store, rtype: ResourceType, check: Callable[[], bool], *,
+                     namespace: str | None = None, timeout: float = SETTLE_TIMEOUT) -> None:
+    """Wait, on the store's own watch, until ``check()`` holds (re-evaluated on every change)."""
+    async with asyncio.timeout(timeout):
+        with store.watch(rtype, namespace) as watch:
+            while not check():
+                if await watch.next() is None:
+                    raise RuntimeError(f"the watch on {rtype.key} closed while waiting")
+
+
+class SimulatedHubPair:
+    """hub-a active (schedule Enabled, fleet joined, backups taken) and hub-b passive (passive-sync
+    Restore Enabled), ready for a switchover from hub-a to hub-b."""
+
+    def __init__(self, config: SimConfig | None = None, *, servers: EmulatedHubPair | None = None) -> None:
+        self.config = config or SimConfig()
+        self.servers = servers or EmulatedHubPair(seed=self.config.seed, tls=self.config.tls,
+                                                  bookmark_interval=self.config.bookmark_interval)
+        self._tg: asyncio.TaskGroup | None = None
+        self.world: SimWorld | None = None
+        self.hubs: dict[str, SimHub] = {
+            s.name: SimHub(s, acm_version=self.config.acm_version) for s in self.servers.servers
+        }
+        self.operators: dict[str, HubOperators] = {}
+
+    @property
+    def hub_a(self) -> ApiServer:
+        return self.servers.hub_a
+
+    @property
+    def hub_b(self) -> ApiServer:
+        return self.servers.hub_b
+
+    def kubeconfig(self, *, read_only: bool = False) -> dict[str, Any]:
+        return self.servers.kubeconfig(read_only=read_only)
+
+    def write_kubeconfig(self, path: str | os.PathLike[str], *, read_only: bool = False) -> Path:
+        return self.servers.write_kubeconfig(path, read_only=read_only)
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await self.servers.start()
+        self._tg = asyncio.TaskGroup()
+        await self._tg.__aenter__()
+        try:
+            await self._bring_up()
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _bring_up(self) -> None:
+        assert self._tg is not None
+        world = self.world = SimWorld(self.config, self._tg)
+        world.clock.settling = True
+        hub_a, hub_b = self.hubs["hub-a"], self.hubs["hub-b"]
+        for hub in (hub_a, hub_b):
+            seed_hub(hub, self.config)
+        seed_fleet(world, hub_a)
+        hub_a.imported.update(world.fleet.clusters)
+        seed_active_hub(world, hub_a)
+
+        registration = RegistrationController(self.hubs, world)
+
+        def clusters_restored(hub: SimHub, record: BackupRecord) -> None:
+            registration.clusters_restored(hub, record)
+            self.operators[hub.name].took_over()
+
+        for hub in (hub_a, hub_b):
+            velero = VeleroController(hub, world)
+            self.operators[hub.name] = HubOperators(hub, world)
+            controllers = (
+                WorkloadController(hub, world), velero, BackupScheduleController(hub, world, velero),
+                AcmRestoreController(hub, world, on_clusters_restored=clusters_restored), self.operators[hub.name],
+            )
+            for controller in controllers:
+                world.spawn(controller.run(), f"sim:{hub.name}:{type(controller).__name__}")
+        world.spawn(registration.run(), "sim:registration")
+
+        # Settle: hub-a's first backups complete, hub-b's passive restore syncs them, pods run.
+        def backups_done() -> bool:
+            done = {(b.obj["metadata"].get("labels") or {}).get("velero.io/schedule-name")
+                    for b in hub_a.store.list(VELERO_BACKUPS, BACKUP_NAMESPACE).items
+                    if (b.obj.get("status") or {}).get("phase") == "Completed"}
+            return set(VELERO_SCHEDULE_NAMES) <= done
+
+        await wait_until(hub_a.store, VELERO_BACKUPS, backups_done, namespace=BACKUP_NAMESPACE)
+        hub_b.store.create(ACM_RESTORES, BACKUP_NAMESPACE, passive_restore())
+
+        def passive_enabled() -> bool:
+            restore = hub_b.store.find(ACM_RESTORES, BACKUP_NAMESPACE, PASSIVE_RESTORE)
+            status = (restore.obj.get("status") or {}) if restore else {}
+            return status.get("phase") == "Enabled" and bool(status.get("veleroResourcesRestoreName"))
+
+        await wait_until(hub_b.store, ACM_RESTORES, passive_enabled, namespace=BACKUP_NAMESPACE)
+        for hub in (hub_a, hub_b):
+            await wait_until(hub.store, hub.store.type_of("pods"), lambda h=hub: _workloads_ready(h))  # type: ignore[misc]
+        await wait_until(hub_a.store, MANAGED_CLUSTERS, lambda: _fleet_available(hub_a))
+        await wait_until(hub_b.store, VELERO_RESTORES, lambda: _restores_settled(hub_b), namespace=BACKUP_NAMESPACE)
+        world.clock.settling = False
+
+    async def stop(self) -> None:
+        try:
+            if self._tg is not None:
+                if self.world is not None:
+                    for task in list(self.world.tasks):
+                        task.cancel()
+                tg, self._tg = self._tg, None
+                await tg.__aexit__(None, None, None)
+        finally:
+            await self.servers.stop()
+
+    async def __aenter__(self) -> SimulatedHubPair:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    # -- knobs at run time -----------------------------------------------------------------
+
+    def set_storage_available(self, available: bool) -> None:
+        """Make the shared backup storage reachable or not (BSLs follow; restores fail validation)."""
+        assert self.world is not None
+        self.world.storage.set_available(available)
+
+
+def _workloads_ready(hub: SimHub) -> bool:
+    store = hub.store
+    for plural in ("deployments", "statefulsets"):
+        for stored in store.list(store.type_of(plural, "apps")).items:
+            replicas = (stored.obj.get("spec") or {}).get("replicas", 1)
+            if (stored.obj.get("status") or {}).get("readyReplicas", 0) != replicas:
+                return False
+    return True
+
+
+def _fleet_available(hub: SimHub) -> bool:
+    for stored in hub.store.list(MANAGED_CLUSTERS).items:
+        conditions = {c["type"]: c["status"] for c in (stored.obj.get("status") or {}).get("conditions") or []}
+        if conditions.get(AVAILABLE) != "True":
+            return False
+    return True
+
+
+def _restores_settled(hub: SimHub) -> bool:
+    return all((r.obj.get("status") or {}).get("phase") in ("Completed", "FailedValidation", "Failed")
+               for r in hub.store.list(VELERO_RESTORES, BACKUP_NAMESPACE).items)

@@ -1,0 +1,229 @@
+"""Simulated Velero on one hub: runs backups and restores one at a time, syncs backups from storage.
+
+- A backup is created New, waits while the velero Deployment has no ready pod, then goes
+  InProgress → Finalizing → Completed in a time that grows with its item count, and lands
+  in the shared storage, where the other hub's Velero picks it up as a Completed Backup.
+- A restore is validated first (backup present, storage reachable, else FailedValidation),
+  then InProgress → Completed, and its items appear on the hub: ManagedClusters from a
+  managed-clusters backup (without conditions), ClusterDeployments from a resources backup.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from ..errors import ApiError
+from ..store import ADDED
+from .context import SimHub, SimWorld
+from .kinds import (
+    BACKUP_CLUSTER_LABEL,
+    BACKUP_NAMESPACE,
+    CLUSTER_DEPLOYMENTS,
+    LOCAL_CLUSTER,
+    MANAGED_CLUSTERS,
+    SCHEDULE_TYPE_LABEL,
+    VELERO_BACKUPS,
+    VELERO_RESTORES,
+    VELERO_SCHEDULE_LABEL,
+)
+from .ops import ensure, now_iso, patch_status
+from .world import BackupRecord, ClusterSnapshot
+
+__all__ = ["VeleroController", "backup_items"]
+
+
+def backup_items(backup_type: str, clusters: int) -> int:
+    """Item counts that grow with the fleet, scaled from the published 3,500-cluster figures."""
+    per_cluster = {"credentials": 8.4, "managedClusters": 14.7, "resources": 4.25, "generic": 0.05}
+    base = {"credentials": 50, "managedClusters": 30, "resources": 120, "generic": 20}
+    return int(base[backup_type] + per_cluster[backup_type] * clusters)
+
+
+class VeleroController:
+    def __init__(self, hub: SimHub, world: SimWorld) -> None:
+        self.hub = hub
+        self.world = world
+        self.store = hub.store
+        # Velero's backup and restore controllers are separate: each runs one job at a time,
+        # but a backup and a restore can run side by side.
+        self._backups: asyncio.Queue[str] = asyncio.Queue()
+        self._restores: asyncio.Queue[str] = asyncio.Queue()
+        self._ready = asyncio.Event()
+        self._pending: dict[str, dict[str, Any]] = {}
+
+    # -- requests from the schedule controller --------------------------------------------
+
+    def request_backup(self, *, schedule: str, backup_type: str, stamp: str, use_msa: bool) -> str:
+        """Create a New Velero Backup for a schedule run; returns its name."""
+        name = f"{schedule}-{stamp}"
+        labels = {
+            VELERO_SCHEDULE_LABEL: schedule,
+            SCHEDULE_TYPE_LABEL: "resources" if backup_type == "generic" else backup_type,
+            BACKUP_CLUSTER_LABEL: self.hub.cluster_id,
+        }
+        ensure(self.store, VELERO_BACKUPS, {
+            "apiVersion": "velero.io/v1", "kind": "Backup",
+            "metadata": {"name": name, "namespace": BACKUP_NAMESPACE, "labels": labels},
+            "spec": {"storageLocation": "default", "ttl": "120h0m0s", "includedNamespaces": ["*"]},
+        })
+        patch_status(self.store, VELERO_BACKUPS, BACKUP_NAMESPACE, name, {"phase": "New"})
+        self._pending[name] = {"schedule": schedule, "type": backup_type, "use_msa": use_msa, "labels": labels}
+        self._backups.put_nowait(name)
+        return name
+
+    # -- the controller -------------------------------------------------------------------
+
+    async def run(self) -> None:
+        self.world.storage.subscribe(self._sync_one)
+        for record in self.world.storage.records():
+            self._sync_one(record)
+        self.world.spawn(self._watch_deployment(), f"sim:{self.hub.name}:velero:deployment")
+        self.world.spawn(self._watch_restores(), f"sim:{self.hub.name}:velero:restores")
+        self.world.spawn(self._work(self._restores, self._run_restore), f"sim:{self.hub.name}:velero:restorer")
+        await self._work(self._backups, self._run_backup)
+
+    async def _work(self, queue: asyncio.Queue[str], job: Callable[[str], Awaitable[None]]) -> None:
+        while True:
+            name = await queue.get()
+            await self._ready.wait()  # with no ready velero pod, jobs stay New
+            await job(name)
+
+    async def _watch_deployment(self) -> None:
+        with self.store.watch(self.store.type_of("deployments", "apps"), BACKUP_NAMESPACE,
+                              field_selector="metadata.name=velero") as watch:
+            async for _, _stored in watch:
+                if self.hub.velero_ready():
+                    self._ready.set()
+                else:
+                    self._ready.clear()
+
+    async def _watch_restores(self) -> None:
+        with self.store.watch(VELERO_RESTORES, BACKUP_NAMESPACE) as watch:
+            async for kind, stored in watch:
+                if kind == ADDED and not (stored.obj.get("status") or {}).get("phase"):
+                    patch_status(self.store, VELERO_RESTORES, BACKUP_NAMESPACE, stored.name, {"phase": "New"})
+                    self._restores.put_nowait(stored.name)
+
+    def _sync_one(self, record: BackupRecord) -> None:
+        """Backup sync: a backup in storage appears as a Completed Backup on this hub."""
+        if record.hub == self.hub.name:
+            return
+        try:
+            ensure(self.store, VELERO_BACKUPS, {
+                "apiVersion": "velero.io/v1", "kind": "Backup",
+                "metadata": {"name": record.name, "namespace": BACKUP_NAMESPACE, "labels": dict(record.labels)},
+                "spec": {"storageLocation": "default"},
+            })
+        except ApiError:
+            return  # namespace gone (decommissioned hub)
+        patch_status(self.store, VELERO_BACKUPS, BACKUP_NAMESPACE, record.name, _completed_status(record))
+
+    async def _run_backup(self, name: str) -> None:
+        job = self._pending.pop(name, None)
+        if job is None or self.store.find(VELERO_BACKUPS, BACKUP_NAMESPACE, name) is None:
+            return
+        clock = self.world.clock
+        started_wall, start = time.time(), now_iso()
+        snapshot = self._snapshot(job["type"])
+        items = backup_items(job["type"], len(self.world.fleet.clusters))
+        patch_status(self.store, VELERO_BACKUPS, BACKUP_NAMESPACE, name, {
+            "phase": "InProgress", "startTimestamp": start,
+            "progress": {"totalItems": items, "itemsBackedUp": 0}})
+        await clock.sleep(clock.backup_seconds(items) * 0.9)
+        patch_status(self.store, VELERO_BACKUPS, BACKUP_NAMESPACE, name, {
+            "phase": "Finalizing", "progress": {"totalItems": items, "itemsBackedUp": items}})
+        await clock.sleep(clock.backup_seconds(items) * 0.1)
+        if not self.world.storage.available:
+            patch_status(self.store, VELERO_BACKUPS, BACKUP_NAMESPACE, name, {
+                "phase": "Failed", "completionTimestamp": now_iso(), "errors": 1,
+                "failureReason": "backup storage location default is unavailable"})
+            return
+        record = BackupRecord(
+            name=name, schedule=job["schedule"], backup_type=job["type"], hub=self.hub.name,
+            cluster_id=self.hub.cluster_id, created=started_wall, start=start, completion=now_iso(), items=items,
+            use_managed_service_account=job["use_msa"], labels=job["labels"], **snapshot,
+        )
+        patch_status(self.store, VELERO_BACKUPS, BACKUP_NAMESPACE, name, _completed_status(record))
+        self.world.storage.put(record)
+
+    def _snapshot(self, backup_type: str) -> dict[str, Any]:
+        if backup_type == "managedClusters":
+            return {"clusters": tuple(
+                ClusterSnapshot(
+                    name=s.name,
+                    labels=dict(s.obj["metadata"].get("labels") or {}),
+                    annotations=dict(s.obj["metadata"].get("annotations") or {}),
+                    spec=dict(s.obj.get("spec") or {}),
+                )
+                for s in self.store.list(MANAGED_CLUSTERS).items
+                if s.name != LOCAL_CLUSTER and not s.obj["metadata"].get("deletionTimestamp")
+            )}
+        if backup_type == "resources":
+            return {"cluster_deployments": tuple(
+                (s.name, bool((s.obj.get("spec") or {}).get("preserveOnDelete")))
+                for s in self.store.list(CLUSTER_DEPLOYMENTS).items
+            )}
+        return {}
+
+    async def _run_restore(self, name: str) -> None:
+        current = self.store.find(VELERO_RESTORES, BACKUP_NAMESPACE, name)
+        if current is None:
+            return
+        backup_name = (current.obj.get("spec") or {}).get("backupName", "")
+        record = self.world.storage.get(backup_name)
+        errors = []
+        if not self.world.storage.available:
+            errors.append("backup storage location 'default' is unavailable")
+        if record is None:
+            errors.append(f"backup {backup_name!r} not found in the backup storage location")
+        if errors or record is None:
+            patch_status(self.store, VELERO_RESTORES, BACKUP_NAMESPACE, name, {
+                "phase": "FailedValidation", "validationErrors": errors, "completionTimestamp": now_iso()})
+            return
+        clock = self.world.clock
+        patch_status(self.store, VELERO_RESTORES, BACKUP_NAMESPACE, name, {
+            "phase": "InProgress", "startTimestamp": now_iso(),
+            "progress": {"totalItems": record.items, "itemsRestored": 0}})
+        await clock.sleep(clock.restore_seconds(record.items))
+        warnings = self._apply(record)
+        patch_status(self.store, VELERO_RESTORES, BACKUP_NAMESPACE, name, {
+            "phase": "Completed", "completionTimestamp": now_iso(), "warnings": warnings,
+            "progress": {"totalItems": record.items, "itemsRestored": record.items}})
+
+    def _apply(self, record: BackupRecord) -> int:
+        """Put the backup's items on the hub; returns how many already existed (Velero warnings)."""
+        existed = 0
+        for cluster in record.clusters:
+            if self.store.find(MANAGED_CLUSTERS, None, cluster.name) is not None:
+                existed += 1
+                continue
+            self.store.create(MANAGED_CLUSTERS, None, {
+                "apiVersion": "cluster.open-cluster-management.io/v1", "kind": "ManagedCluster",
+                "metadata": {"name": cluster.name, "labels": dict(cluster.labels),
+                             "annotations": dict(cluster.annotations)},
+                "spec": dict(cluster.spec),
+            })
+        for cluster_name, preserve in record.cluster_deployments:
+            namespaces = self.store.type_of("namespaces")
+            ensure(self.store, namespaces, {"metadata": {"name": cluster_name}})
+            if self.store.find(CLUSTER_DEPLOYMENTS, cluster_name, cluster_name) is not None:
+                existed += 1
+                continue
+            self.store.create(CLUSTER_DEPLOYMENTS, cluster_name, {
+                "apiVersion": "hive.openshift.io/v1", "kind": "ClusterDeployment",
+                "metadata": {"name": cluster_name, "namespace": cluster_name},
+                "spec": {"clusterName": cluster_name, "preserveOnDelete": preserve,
+                         "baseDomain": "sim.example.com"},
+            })
+        return existed
+
+
+def _completed_status(record: BackupRecord) -> dict[str, Any]:
+    return {
+        "phase": "Completed", "startTimestamp": record.start, "completionTimestamp": record.completion,
+        "expiration": None, "errors": 0, "warnings": 0,
+        "progress": {"totalItems": record.items, "itemsBackedUp": record.items},
+    }
