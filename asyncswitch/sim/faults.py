@@ -116,18 +116,21 @@ class FaultTable:
 
     def decide(self, verb: str, resource: str, namespace: str | None, name: str | None) -> FaultDecision:
         latency = 0.0
+        delayed_by: str | None = None
         for rule in list(self._rules.values()):
             if not rule.matches(verb, resource, namespace, name):
                 continue
             if rule.times is not None and self._fired[rule.id] >= rule.times:
                 continue
             latency += rule.latency
+            if rule.latency and delayed_by is None:
+                delayed_by = rule.id
             fails = rule.error_rate > 0 and self._rng.random() < rule.error_rate
             if rule.latency or fails:
                 self._fired[rule.id] += 1
             if fails:
                 return FaultDecision(latency, rule.status, rule.retry_after, rule.id)
-        return FaultDecision(latency)
+        return FaultDecision(latency, rule_id=delayed_by)
 
     def expire_next_watches(self, resource: str = "*", count: int = 1) -> None:
         """The next ``count`` watches of ``resource`` (or any, with ``*``) start with a 410 Expired event."""

@@ -18,6 +18,7 @@ __all__ = [
     "MERGE_PATCH",
     "STRATEGIC_MERGE_PATCH",
     "apply_patch",
+    "check_patch_type",
     "json_patch",
     "merge_patch",
     "strategic_merge_patch",
@@ -146,8 +147,20 @@ def strategic_merge_patch(target: Any, patch: Any) -> Any:
     return result
 
 
+def check_patch_type(content_type: str, *, builtin: bool) -> None:
+    """Raise 415 for a media type the server does not take for this kind of resource."""
+    media = content_type.split(";", 1)[0].strip().lower()
+    if media in (MERGE_PATCH, JSON_PATCH) or (media == STRATEGIC_MERGE_PATCH and builtin):
+        return
+    accepted = [JSON_PATCH, MERGE_PATCH] + ([STRATEGIC_MERGE_PATCH] if builtin else [])
+    raise UnsupportedMediaType(
+        f"the body of the request was in an unknown format - accepted media types include: {', '.join(accepted)}"
+    )
+
+
 def apply_patch(content_type: str, target: dict[str, Any], patch: Any, *, builtin: bool) -> dict[str, Any]:
     """Apply a PATCH body of the given media type, with the API server's 415 rules."""
+    check_patch_type(content_type, builtin=builtin)
     media = content_type.split(";", 1)[0].strip().lower()
     if media == MERGE_PATCH:
         if not isinstance(patch, dict):
@@ -155,11 +168,6 @@ def apply_patch(content_type: str, target: dict[str, Any], patch: Any, *, builti
         return merge_patch(target, patch)  # type: ignore[no-any-return]
     if media == JSON_PATCH:
         return json_patch(target, patch)
-    if media == STRATEGIC_MERGE_PATCH and builtin:
-        if not isinstance(patch, dict):
-            raise BadRequest("strategic merge patch body must be a JSON object")
-        return strategic_merge_patch(target, patch)  # type: ignore[no-any-return]
-    accepted = [JSON_PATCH, MERGE_PATCH] + ([STRATEGIC_MERGE_PATCH] if builtin else [])
-    raise UnsupportedMediaType(
-        f"the body of the request was in an unknown format - accepted media types include: {', '.join(accepted)}"
-    )
+    if not isinstance(patch, dict):
+        raise BadRequest("strategic merge patch body must be a JSON object")
+    return strategic_merge_patch(target, patch)  # type: ignore[no-any-return]

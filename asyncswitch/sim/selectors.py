@@ -73,6 +73,8 @@ class LabelSelector:
                 if bang:
                     raise BadRequest(f"unable to parse requirement: '!' cannot precede '{op}'")
                 vals = frozenset(v.strip() for v in values.split(",") if v.strip())
+                if not vals:
+                    raise BadRequest(f"unable to parse requirement: for '{op}' operator, values set can't be empty")
                 reqs.append(_Requirement(key, op, vals))
             else:
                 reqs.append(_Requirement(key, "!exists" if bang else "exists"))

@@ -13,6 +13,7 @@ import json
 import random
 import secrets
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -20,7 +21,7 @@ from typing import Any
 from aiohttp import web
 
 from .discovery import api_group, api_group_list, api_resource_list, api_versions, version_info
-from .errors import ApiError, BadRequest, Expired, Forbidden, MethodNotAllowed, NotFound, Unauthorized
+from .errors import ApiError, BadRequest, Expired, Forbidden, Invalid, MethodNotAllowed, NotFound, Unauthorized
 from .faults import FaultRule, FaultTable, RequestLog, RequestRecord
 from .patching import apply_patch
 from .resources import ResourceType
@@ -32,6 +33,8 @@ __all__ = ["ApiServer", "Principal"]
 
 READ_VERBS = frozenset({"get", "list", "watch"})
 _TRUE = ("true", "1", "True")
+_STALL_POLL = 0.05
+"""Seconds between checks of a stalled watch for the end of its stall."""
 
 
 @dataclass(frozen=True)
@@ -356,50 +359,65 @@ class ApiServer:
             await response.write_eof()
             return response
         self._http_watches.add(watch)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        next_bookmark = loop.time() + self.bookmark_interval
+        deadline = asyncio.get_running_loop().time() + timeout
         try:
             await response.prepare(request)
-            while True:
-                item = watch.next_nowait()
-                if item is None:
-                    if watch.closed_reason is not None:
-                        break
-                    now = loop.time()
-                    if now >= deadline:
-                        break
-                    wake = min(deadline, next_bookmark) if bookmarks else deadline
-                    try:
-                        async with asyncio.timeout(wake - now):
-                            item = await watch.next()
-                    except TimeoutError:
-                        now = loop.time()
-                        if bookmarks and now >= next_bookmark:
-                            next_bookmark = now + self.bookmark_interval
-                            if not self.faults.is_stalled(rtype.key):
-                                await response.write(self._bookmark(rtype))
-                        continue
-                    if item is None:
-                        break
-                if self.faults.is_stalled(rtype.key):
-                    continue
-                kind, stored = item
-                if table:
-                    payload = encode(render_table(rtype, [stored.obj], resource_version=stored.rv))
-                else:
-                    payload = stored.raw
-                await response.write(b'{"type":"' + kind.encode() + b'","object":' + payload + b"}\n")
-                if bookmarks:
-                    next_bookmark = loop.time() + self.bookmark_interval
+            await self._stream(watch, response, rtype, deadline=deadline, bookmarks=bookmarks, table=table)
+            if watch.closed_reason == "consumer too slow":
+                await response.write(encode({"type": "ERROR", "object": Expired(
+                    "watch closed: the client fell too far behind").to_status()}) + b"\n")
+            await response.write_eof()
+        except ConnectionResetError:
+            pass  # the client went away mid-write; nothing left to tell it
         finally:
             watch.close()
             self._http_watches.discard(watch)
-        if watch.closed_reason == "consumer too slow":
-            await response.write(encode({"type": "ERROR", "object": Expired(
-                "watch closed: the client fell too far behind").to_status()}) + b"\n")
-        await response.write_eof()
         return response
+
+    async def _stream(self, watch: Watch, response: web.StreamResponse, rtype: ResourceType, *,
+                      deadline: float, bookmarks: bool, table: bool) -> None:
+        """Write the watch's events until it closes or the deadline passes, with bookmarks when idle.
+
+        While the watch is stalled by the fault table nothing is written; events are held, not lost.
+        """
+        loop = asyncio.get_running_loop()
+        next_bookmark = loop.time() + self.bookmark_interval
+        held: deque[tuple[str, StoredObject]] = deque()
+        while True:
+            stalled = self.faults.is_stalled(rtype.key)
+            item = None if stalled else held.popleft() if held else watch.next_nowait()
+            if item is None:
+                if watch.closed_reason is not None:
+                    return
+                now = loop.time()
+                if now >= deadline:
+                    return
+                wake = min(deadline, next_bookmark) if bookmarks else deadline
+                if stalled:
+                    wake = min(wake, now + _STALL_POLL)
+                try:
+                    async with asyncio.timeout(wake - now):
+                        item = await watch.next()
+                except TimeoutError:
+                    now = loop.time()
+                    if bookmarks and now >= next_bookmark:
+                        next_bookmark = now + self.bookmark_interval
+                        if not self.faults.is_stalled(rtype.key):
+                            await response.write(self._bookmark(rtype))
+                    continue
+                if item is None:
+                    return
+            if self.faults.is_stalled(rtype.key):
+                held.append(item)
+                continue
+            kind, stored = item
+            if table:
+                payload = encode(render_table(rtype, [stored.obj], resource_version=stored.rv))
+            else:
+                payload = stored.raw
+            await response.write(b'{"type":"' + kind.encode() + b'","object":' + payload + b"}\n")
+            if bookmarks:
+                next_bookmark = loop.time() + self.bookmark_interval
 
     def _bookmark(self, rtype: ResourceType) -> bytes:
         return encode({"type": "BOOKMARK", "object": {
@@ -445,8 +463,11 @@ class ApiServer:
         scale = change(_scale_of(current))
         wanted_rv = (scale.get("metadata") or {}).get("resourceVersion")
         replicas = (scale.get("spec") or {}).get("replicas")
-        if not isinstance(replicas, int) or replicas < 0:
-            raise BadRequest("spec.replicas of a Scale must be a non-negative integer")
+        if not isinstance(replicas, int):
+            raise BadRequest("spec.replicas of a Scale must be an integer")
+        if replicas < 0:
+            raise Invalid.of("Scale", target.name, "spec.replicas",
+                             f"Invalid value: {replicas}: must be greater than or equal to 0", "autoscaling")
         patch: dict[str, Any] = {"spec": {"replicas": replicas}}
         if wanted_rv:
             patch["metadata"] = {"resourceVersion": str(wanted_rv)}
@@ -457,9 +478,11 @@ class ApiServer:
     async def _delete(self, request: web.Request, target: _Target, _: Principal) -> web.StreamResponse:
         assert target.name is not None
         options = await self._body(request) or {}
-        preconditions = options.get("preconditions") if isinstance(options, dict) else None
+        if not isinstance(options, dict):
+            raise BadRequest("the body of a delete must be DeleteOptions")
         stored, gone = self.store.delete(target.rtype, target.namespace, target.name,
-                                         preconditions=preconditions, dry_run=_dry_run(request))
+                                         preconditions=options.get("preconditions"),
+                                         dry_run=_dry_run(request, options))
         if gone and not target.rtype.delete_returns_object:
             meta = stored.obj["metadata"]
             return _json({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
@@ -469,8 +492,14 @@ class ApiServer:
 
     async def _delete_collection(self, request: web.Request, target: _Target, _: Principal) -> web.StreamResponse:
         q = request.query
-        deleted = self.store.delete_collection(target.rtype, target.namespace, label_selector=q.get("labelSelector"),
-                                               field_selector=q.get("fieldSelector"))
+        options = await self._body(request) or {}
+        if _dry_run(request, options if isinstance(options, dict) else {}):
+            deleted = self.store.list(target.rtype, target.namespace, label_selector=q.get("labelSelector"),
+                                      field_selector=q.get("fieldSelector")).items
+        else:
+            deleted = self.store.delete_collection(target.rtype, target.namespace,
+                                                   label_selector=q.get("labelSelector"),
+                                                   field_selector=q.get("fieldSelector"))
         head = encode({"kind": target.rtype.list_kind, "apiVersion": target.rtype.api_version,
                        "metadata": {"resourceVersion": str(self.store.resource_version)}})
         return _json(head[:-1] + b',"items":[' + b",".join(s.raw for s in deleted) + b"]}")
@@ -533,8 +562,9 @@ def _not_found() -> dict[str, Any]:
     raise NotFound("the server could not find the requested resource")
 
 
-def _dry_run(request: web.Request) -> bool:
-    return "All" in request.query.getall("dryRun", [])
+def _dry_run(request: web.Request, options: dict[str, Any] | None = None) -> bool:
+    """dryRun=All in the query, or (for deletes, as kubectl sends it) in the DeleteOptions body."""
+    return "All" in request.query.getall("dryRun", []) or "All" in ((options or {}).get("dryRun") or [])
 
 
 def _scale_of(stored: StoredObject) -> dict[str, Any]:

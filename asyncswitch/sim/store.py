@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .errors import AlreadyExists, BadRequest, Conflict, Expired, Forbidden, Invalid, NotFound
-from .patching import apply_patch
+from .patching import apply_patch, check_patch_type
 from .resources import ResourceRegistry, ResourceType
 from .selectors import FieldSelector, LabelSelector
 
@@ -299,14 +299,19 @@ class Store:
             },
         }
         self.create(crd_type, None, body, _internal=True)
-        self.patch(crd_type, None, name, "application/merge-patch+json", {"status": {
-            "acceptedNames": names,
-            "storedVersions": [rtype.version],
+
+    def _establish(self, crd: dict[str, Any]) -> StoredObject:
+        """What the apiextensions controller does for a new CRD: names accepted, Established."""
+        spec = crd.get("spec") or {}
+        stamp = _now_rfc3339(self._clock)
+        return self.patch(self._crd_type(), None, crd["metadata"]["name"], "application/merge-patch+json", {"status": {
+            "acceptedNames": spec.get("names") or {},
+            "storedVersions": [v.get("name") for v in spec.get("versions") or [] if v.get("storage")],
             "conditions": [
-                {"type": "NamesAccepted", "status": "True", "reason": "NoConflicts",
-                 "lastTransitionTime": _now_rfc3339(self._clock)},
+                {"type": "NamesAccepted", "status": "True", "reason": "NoConflicts", "lastTransitionTime": stamp,
+                 "message": "no conflicts found"},
                 {"type": "Established", "status": "True", "reason": "InitialNamesAccepted",
-                 "lastTransitionTime": _now_rfc3339(self._clock)},
+                 "lastTransitionTime": stamp, "message": "the initial names have been accepted"},
             ],
         }}, subresource="status")
 
@@ -472,6 +477,7 @@ class Store:
             for served in self._types_from_crd(obj):
                 if self.registry.add(served):
                     self._types.setdefault(served.key, _TypeState(served))
+            stored = self._establish(obj)
         return stored
 
     def update(
@@ -511,6 +517,7 @@ class Store:
         subresource: str | None = None,
         dry_run: bool = False,
     ) -> StoredObject:
+        check_patch_type(content_type, builtin=rtype.builtin)  # 415 before 404, as a real server answers
         current = self.get(rtype, namespace, name)
         new = apply_patch(content_type, current.obj, patch, builtin=rtype.builtin)
         meta = new.get("metadata") or {}
