@@ -13,11 +13,8 @@ PACKAGES = ["asyncswitch", "asyncswitch.sim", "asyncswitch.sim.acm"]
 
 
 def _public_modules() -> list[str]:
-    names = []
-    for info in pkgutil.walk_packages(asyncswitch.__path__, "asyncswitch."):
-        if not any(part.startswith("_") for part in info.name.split(".")):
-            names.append(info.name)
-    return names
+    return [info.name for info in pkgutil.walk_packages(asyncswitch.__path__, "asyncswitch.")
+            if not any(part.startswith("_") for part in info.name.split("."))]
 
 
 @pytest.mark.parametrize("package", PACKAGES)
