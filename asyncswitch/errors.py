@@ -1,9 +1,20 @@
 """The exception tree of asyncswitch.
 
     AsyncswitchError
-    └── ConfigError        bad input from the user: one clear line, exit code 2
+    ├── ConfigError                  bad input from the user: one clear line, exit code 2
+    ├── HubApiError                  a hub request failed: hub, resource, status, reason (asyncswitch.kube.errors)
+    │   ├── NotFoundError            404
+    │   ├── ConflictError            409
+    │   ├── GoneError                410: relist
+    │   ├── TooManyRequestsError     429: retried, honouring Retry-After
+    │   ├── ServerError              5xx: retried
+    │   └── HubUnreachableError      no answer: refused, reset, TLS, timeout; retried
+    ├── WaitTimeout                  a watched condition did not hold in time (asyncswitch.kube.errors)
+    └── PhaseError                   a switchover phase failed: phase, step (asyncswitch.switchover.errors)
+        ├── TemporaryPhaseError      may pass on resume
+        └── PreflightFailed          critical preflight checks failed
 
-Later layers add their branches here (hub API errors, phase errors, fault errors).
+Later layers add their branches here (fault errors).
 """
 
 from __future__ import annotations

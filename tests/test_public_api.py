@@ -9,7 +9,7 @@ import pytest
 
 import asyncswitch
 
-PACKAGES = ["asyncswitch", "asyncswitch.sim", "asyncswitch.sim.acm"]
+PACKAGES = ["asyncswitch", "asyncswitch.kube", "asyncswitch.sim", "asyncswitch.sim.acm", "asyncswitch.switchover"]
 
 
 def _public_modules() -> list[str]:

@@ -1,0 +1,130 @@
+"""HTTP to one hub through its own kubernetes_asyncio ApiClient.
+
+Every request gets a per-attempt timeout, retries with jittered exponential backoff on 5xx, 429
+(honouring Retry-After) and no-answer, and leaves as a plain dict or an error of the hub tree.
+Watch streams are opened here too, one attempt each: the watch loop owns their retries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+import aiohttp
+from kubernetes_asyncio import client
+from kubernetes_asyncio.client.exceptions import ApiException
+
+from .errors import HubApiError, HubUnreachableError, error_for_status, status_from_body
+from .resources import Resource
+from .retrying import RequestCounters, backoff_delay, is_retryable
+from .settings import ClientSettings
+
+__all__ = ["Query", "Transport"]
+
+Query = Sequence[tuple[str, str]]
+"""Query parameters as (name, value) pairs, already strings."""
+
+_AUTH = ["BearerToken"]
+_JSON_RESPONSE = {200: "object", 201: "object", 202: "object"}
+_NO_ANSWER = (aiohttp.ClientError, TimeoutError, OSError)
+
+
+class Transport:
+    """Requests to one hub: timeouts, retries, error mapping and counters."""
+
+    def __init__(self, api_client: client.ApiClient, *, hub: str, settings: ClientSettings,
+                 rng: random.Random | None = None) -> None:
+        self.api_client = api_client
+        self.hub = hub
+        self.settings = settings
+        self.counters = RequestCounters()
+        self._rng = rng or random.Random()
+
+    async def request(
+        self,
+        verb: str,
+        method: str,
+        path: str,
+        *,
+        resource: Resource,
+        name: str | None = None,
+        namespace: str | None = None,
+        query: Query = (),
+        body: Any = None,
+        content_type: str = "application/json",
+    ) -> Any:
+        """Send one API request, retried per the settings; return the decoded JSON answer."""
+        attempt = 0
+        while True:
+            attempt += 1
+            self.counters.count_attempt(verb, retry=attempt > 1)
+            try:
+                return await self._send(method, path, query=query, body=body, content_type=content_type)
+            except ApiException as exc:
+                error = error_for_status(
+                    int(exc.status or 0), status_from_body(exc.body), hub=self.hub, resource=resource.key,
+                    verb=verb, name=name, namespace=namespace, headers=exc.headers, http_reason=exc.reason or "")
+                cause: BaseException = exc
+            except aiohttp.ClientSSLError as exc:  # a certificate problem does not heal by retrying
+                self.counters.failures += 1
+                raise self._unreachable(exc, verb=verb, resource=resource, name=name, namespace=namespace) from exc
+            except _NO_ANSWER as exc:
+                error = self._unreachable(exc, verb=verb, resource=resource, name=name, namespace=namespace)
+                cause = exc
+            if attempt >= self.settings.attempts or not is_retryable(error):
+                self.counters.failures += 1
+                raise error from cause
+            await asyncio.sleep(backoff_delay(attempt, settings=self.settings, rng=self._rng,
+                                              retry_after=error.retry_after))
+
+    async def _send(self, method: str, path: str, *, query: Query, body: Any, content_type: str) -> Any:
+        s = self.settings
+        timeout = aiohttp.ClientTimeout(total=s.request_timeout, connect=s.connect_timeout,
+                                        sock_connect=s.connect_timeout)
+        return await self.api_client.call_api(
+            path, method, query_params=list(query),
+            header_params={"Accept": "application/json", "Content-Type": content_type},
+            body=body, auth_settings=_AUTH, response_types_map=_JSON_RESPONSE,
+            _return_http_data_only=True, _preload_content=True, _request_timeout=timeout,
+        )
+
+    @asynccontextmanager
+    async def stream(self, path: str, *, resource: Resource, namespace: str | None, query: Query,
+                     retry: bool = False) -> AsyncIterator[aiohttp.ClientResponse]:
+        """Open one streaming GET (a watch); the response is closed on exit. One attempt, no retry."""
+        self.counters.count_attempt("watch", retry=retry)
+        s = self.settings
+        timeout = aiohttp.ClientTimeout(total=None, connect=s.connect_timeout, sock_connect=s.connect_timeout)
+        try:
+            response: aiohttp.ClientResponse = await self.api_client.call_api(
+                path, "GET", query_params=list(query), header_params={"Accept": "application/json"},
+                auth_settings=_AUTH, _return_http_data_only=True, _preload_content=False,
+                _request_timeout=timeout,
+            )
+        except _NO_ANSWER as exc:
+            self.counters.failures += 1
+            raise self._unreachable(exc, verb="watch", resource=resource, namespace=namespace,
+                                    limit=f"{s.connect_timeout} s (connect_timeout)") from exc
+        try:
+            if response.status != 200:
+                self.counters.failures += 1
+                raw = await response.read()
+                raise error_for_status(response.status, status_from_body(raw), hub=self.hub, resource=resource.key,
+                                       verb="watch", namespace=namespace, headers=response.headers,
+                                       http_reason=response.reason or "")
+            yield response
+        finally:
+            response.close()
+
+    def _unreachable(self, exc: BaseException, *, verb: str, resource: Resource, name: str | None = None,
+                     namespace: str | None = None, limit: str | None = None) -> HubApiError:
+        if isinstance(exc, TimeoutError) and not str(exc):
+            limit = limit or f"{self.settings.request_timeout} s (request_timeout)"
+            message = f"no answer within {limit}"
+        else:
+            message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        return HubUnreachableError(message, hub=self.hub, resource=resource.key, status=None,
+                                   reason="Unreachable", verb=verb, name=name, namespace=namespace)
