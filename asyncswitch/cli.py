@@ -8,15 +8,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
+import os
 import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import structlog
+
 from . import __version__
 from .errors import ConfigError
+from .kube import Hub
 from .sim import EmulatedHubPair
 from .sim.acm import PROFILES, SimConfig, SimulatedHubPair, profile_named
+from .switchover import ActivationMethod, Method, OldHubAction, SwitchoverOptions, default_state_path, run_switchover
 
 __all__ = ["main"]
 
@@ -26,6 +32,16 @@ EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         raise ConfigError(f"{self.prog}: {message}")
+
+
+def _configure_logging() -> None:
+    """Console logs on stderr; stdout stays for the command's own output."""
+    structlog.configure(
+        processors=[structlog.contextvars.merge_contextvars, structlog.processors.add_log_level,
+                    structlog.processors.TimeStamper(fmt="iso", utc=True), structlog.dev.ConsoleRenderer(colors=False)],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+    )
 
 
 def _port(text: str) -> int:
@@ -49,6 +65,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run switchover cycles (the cycle engine is not built yet)")
     run.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+
+    sw = sub.add_parser("switchover", help="one switchover between two kubeconfig contexts")
+    sw.add_argument("--kubeconfig", type=Path, default=None,
+                    help="kubeconfig holding both contexts (default: $KUBECONFIG or ~/.kube/config)")
+    sw.add_argument("--primary-context", required=True, help="context of the active hub")
+    sw.add_argument("--secondary-context", required=True, help="context of the hub to promote")
+    sw.add_argument("--method", choices=[m.value for m in Method], default=Method.PASSIVE.value)
+    sw.add_argument("--old-hub-action", choices=[a.value for a in OldHubAction], required=True)
+    sw.add_argument("--activation-method", choices=[a.value for a in ActivationMethod],
+                    default=ActivationMethod.PATCH.value, help="passive method only: patch (default) or restore")
+    sw.add_argument("--min-managed-clusters", type=_non_negative, default=0,
+                    help="fail activation if fewer managed clusters arrive (default 0: report only)")
+    sw.add_argument("--validate-only", action="store_true", help="run preflight only")
+    sw.add_argument("--dry-run", action="store_true", help="read both hubs, change nothing, write no state")
+    sw.add_argument("--state-file", type=Path, default=None,
+                    help="state file (default .state/switchover-<primary>__<secondary>.json)")
+    sw.add_argument("--resume", action="store_true", help="continue from the state file's failed or interrupted phase")
 
     sim = sub.add_parser("sim", help="serve the emulated hub pair until Ctrl-C; writes a kubeconfig")
     sim.add_argument("--kubeconfig-out", type=Path, default=Path("asyncswitch-sim.kubeconfig"),
@@ -107,6 +140,42 @@ async def _serve_sim(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _kubeconfig_path(given: Path | None) -> Path:
+    if given is not None:
+        return given
+    env = os.environ.get("KUBECONFIG", "")
+    return Path(env.split(os.pathsep)[0]) if env else Path.home() / ".kube" / "config"
+
+
+async def _switchover(args: argparse.Namespace) -> int:
+    if args.primary_context == args.secondary_context:
+        raise ConfigError("--primary-context and --secondary-context must name two different hubs")
+    options = SwitchoverOptions(
+        method=Method(args.method), old_hub_action=OldHubAction(args.old_hub_action),
+        activation_method=ActivationMethod(args.activation_method),
+        min_managed_clusters=args.min_managed_clusters, dry_run=args.dry_run, validate_only=args.validate_only)
+    kubeconfig = _kubeconfig_path(args.kubeconfig)
+    state_path = args.state_file or default_state_path(args.primary_context, args.secondary_context)
+    async with Hub.connect(kubeconfig, args.primary_context) as primary, \
+            Hub.connect(kubeconfig, args.secondary_context) as secondary:
+        report = await run_switchover(primary=primary, secondary=secondary, options=options,
+                                      state_path=state_path, resume=args.resume)
+    if report.already_completed:
+        print(f"switchover {args.primary_context} -> {args.secondary_context} already completed ({state_path})")
+        return EXIT_OK
+    for result in report.results:
+        print(f"{result.phase:32} {result.outcome:10} {result.duration:8.2f} s"
+              + (f"  {len(result.warnings)} warning(s)" if result.warnings else ""))
+    if not report.success:
+        print(f"error: {report.error}", file=sys.stderr)
+        if not (args.dry_run or args.validate_only):
+            print(f"state saved in {state_path}; fix the cause and rerun with --resume", file=sys.stderr)
+        return EXIT_FAILED
+    what = "validated" if args.validate_only else "dry run finished" if args.dry_run else "completed"
+    print(f"switchover {args.primary_context} -> {args.secondary_context} {what}")
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
@@ -116,6 +185,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_FAILED
         if args.command == "sim":
             return asyncio.run(_serve_sim(args))
+        if args.command == "switchover":
+            _configure_logging()
+            return asyncio.run(_switchover(args))
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -1,0 +1,14 @@
+"""The switchover pipeline: preflight, primary preparation, activation, post-activation
+verification and finalization, resumable from a state file."""
+
+from .errors import PhaseError, PreflightFailed, TemporaryPhaseError
+from .events import PhaseResult, SwitchoverEvent
+from .options import ActivationMethod, Method, OldHubAction, SwitchoverOptions, Timeouts
+from .pipeline import SwitchoverReport, run_switchover
+from .state import Phase, StateStore, SwitchoverState, default_state_path
+
+__all__ = [
+    "ActivationMethod", "Method", "OldHubAction", "Phase", "PhaseError", "PhaseResult", "PreflightFailed",
+    "StateStore", "SwitchoverEvent", "SwitchoverOptions", "SwitchoverReport", "SwitchoverState",
+    "TemporaryPhaseError", "Timeouts", "default_state_path", "run_switchover",
+]

@@ -1,0 +1,193 @@
+"""Phase 3, activation: the secondary restores the managed clusters and takes the fleet.
+
+For the passive method the passive-sync Restore is patched (or replaced by restore-acm-activate),
+for the full method restore-acm-full is created after any passive Restore is gone. The waits
+accept only a restore produced after our change: the managed-clusters Velero restore name seen
+before the change is recorded, and a status still naming it does not count.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..kube import ACM_RESTORES, CONFIG_MAPS, MANAGED_CLUSTERS, VELERO_RESTORES
+from .context import Objects, SwitchoverContext
+from .errors import PhaseError
+from .facts import managed_clusters, phase, restore_outcome
+from .names import (
+    ACTIVATION_RESTORE,
+    BACKUP_NAMESPACE,
+    FULL_RESTORE,
+    IMMEDIATE_IMPORT,
+    IMPORT_CONFIGMAP,
+    MCE_NAMESPACE,
+)
+from .options import ActivationMethod, Method
+
+__all__ = ["restore_body", "run_activation"]
+
+
+def restore_body(name: str, *, managed_clusters: str, credentials: str, resources: str,
+                 sync: bool = False, interval: str | None = None) -> dict[str, Any]:
+    spec: dict[str, Any] = {
+        "cleanupBeforeRestore": "CleanupRestored", "veleroManagedClustersBackupName": managed_clusters,
+        "veleroCredentialsBackupName": credentials, "veleroResourcesBackupName": resources,
+    }
+    if sync:
+        spec.update(syncRestoreWithNewBackups=True, restoreSyncInterval=interval or "10m")
+    return {"apiVersion": "cluster.open-cluster-management.io/v1beta1", "kind": "Restore",
+            "metadata": {"name": name, "namespace": BACKUP_NAMESPACE}, "spec": spec}
+
+
+async def _passive_restore_name(ctx: SwitchoverContext) -> str | None:
+    restores = (await ctx.secondary.list(ACM_RESTORES, BACKUP_NAMESPACE)).items
+    passive = [r for r in restores if (r.get("spec") or {}).get("syncRestoreWithNewBackups") is True]
+    if passive:
+        return str(max(passive, key=lambda r: r["metadata"].get("creationTimestamp", ""))["metadata"]["name"])
+    return None
+
+
+async def _delete_and_wait(ctx: SwitchoverContext, name: str) -> None:
+    hub = ctx.secondary
+    existing = await hub.get(ACM_RESTORES, name, BACKUP_NAMESPACE)
+    if existing is None:
+        return
+    if not existing["metadata"].get("deletionTimestamp"):  # not already on its way out (a resumed run)
+        await ctx.remember(deleted_restore=existing)
+        await ctx.delete(hub, ACM_RESTORES, name, BACKUP_NAMESPACE)
+    if not ctx.options.dry_run:
+        await ctx.wait(hub, ACM_RESTORES, lambda rs: not any(r["metadata"]["name"] == name for r in rs.values()),
+                       namespace=BACKUP_NAMESPACE, timeout=ctx.options.timeouts.restore,
+                       description=f"Restore {name} to be gone")
+
+
+async def run_activation(ctx: SwitchoverContext) -> None:
+    hub = ctx.secondary
+    options = ctx.options
+    passive = options.method is Method.PASSIVE
+
+    if passive and options.activation_method is ActivationMethod.PATCH:
+        async def activate_by_patch() -> None:
+            name = ctx.facts.get("activation_restore") or await _passive_restore_name(ctx)
+            if name is None:
+                raise PhaseError(f"no passive-sync Restore on {hub.name} to activate", phase=ctx.phase)
+
+            def settled(restores: Objects) -> bool:
+                # Unknown and Running are the passive sync's periodic blips: wait them out, don't fail.
+                found = next((r for r in restores.values() if r["metadata"]["name"] == name), None)
+                if found is None:
+                    raise PhaseError(f"Restore {name} disappeared from {hub.name}", phase=ctx.phase)
+                if phase(found) in ("Enabled", "Finished", "Completed"):
+                    return True
+                if restore_outcome(found, passive=True) == "failed":
+                    raise PhaseError(f"passive Restore {name} is {phase(found)}, not Enabled: "
+                                     f"{(found.get('status') or {}).get('lastMessage', '')}", phase=ctx.phase)
+                return False
+
+            restores = await ctx.wait(hub, ACM_RESTORES, settled, namespace=BACKUP_NAMESPACE,
+                                      timeout=options.timeouts.restore, description=f"passive Restore {name} settled")
+            restore = next(r for r in restores.values() if r["metadata"]["name"] == name)
+            status, spec = restore.get("status") or {}, restore.get("spec") or {}
+            if "stale_mc_restore" not in ctx.facts:
+                await ctx.remember(activation_restore=name,
+                                   stale_mc_restore=status.get("veleroManagedClustersRestoreName") or "")
+            if spec.get("veleroManagedClustersBackupName") != "latest":
+                await ctx.patch(hub, ACM_RESTORES, name, {"spec": {"veleroManagedClustersBackupName": "latest"}},
+                                BACKUP_NAMESPACE)
+        await ctx.step("activate_managed_clusters", activate_by_patch)
+    else:
+        target = ACTIVATION_RESTORE if passive else FULL_RESTORE
+
+        async def activate_by_restore() -> None:
+            if await hub.get(ACM_RESTORES, target, BACKUP_NAMESPACE) is None:
+                passive_name = await _passive_restore_name(ctx)
+                if passive_name is not None:
+                    await _delete_and_wait(ctx, passive_name)
+                body = (restore_body(target, managed_clusters="latest", credentials="skip", resources="skip")
+                        if passive else
+                        restore_body(target, managed_clusters="latest", credentials="latest", resources="latest"))
+                await ctx.create(hub, ACM_RESTORES, body, BACKUP_NAMESPACE)
+            await ctx.remember(activation_restore=target, stale_mc_restore="")
+        await ctx.step("activate_managed_clusters" if passive else "create_full_restore", activate_by_restore)
+
+    if options.dry_run:
+        return
+
+    async def wait_restore() -> None:
+        name = str(ctx.facts["activation_restore"])
+        stale = str(ctx.facts.get("stale_mc_restore") or "")
+
+        def restore_done(restores: Objects) -> bool:
+            restore = next((r for r in restores.values() if r["metadata"]["name"] == name), None)
+            outcome = restore_outcome(restore, passive=False)
+            if outcome == "failed":
+                state = phase(restore) if restore else "gone"
+                message = ((restore or {}).get("status") or {}).get("lastMessage", "")
+                raise PhaseError(f"Restore {name} on {hub.name} is {state}: {message}", phase=ctx.phase)
+            fresh = ((restore or {}).get("status") or {}).get("veleroManagedClustersRestoreName")
+            return outcome == "done" and bool(fresh) and fresh != stale
+
+        restores = await ctx.wait(hub, ACM_RESTORES, restore_done, namespace=BACKUP_NAMESPACE,
+                                  timeout=options.timeouts.restore,
+                                  description=f"Restore {name} to finish with a new managed-clusters restore")
+        restore = next(r for r in restores.values() if r["metadata"]["name"] == name)
+        velero_name = str(restore["status"]["veleroManagedClustersRestoreName"])
+        ctx.server_time("acm_restore_completion", (restore.get("status") or {}).get("completionTimestamp"))
+
+        def velero_done(velero: Objects) -> bool:
+            found = next((v for v in velero.values() if v["metadata"]["name"] == velero_name), None)
+            if found is not None and phase(found) in ("Failed", "PartiallyFailed", "FailedValidation"):
+                raise PhaseError(f"Velero restore {velero_name} is {phase(found)}: "
+                                 f"{(found.get('status') or {}).get('validationErrors') or ''}", phase=ctx.phase)
+            return found is not None and phase(found) == "Completed"
+
+        velero = await ctx.wait(hub, VELERO_RESTORES, velero_done, namespace=BACKUP_NAMESPACE,
+                                timeout=options.timeouts.restore,
+                                description=f"Velero restore {velero_name} to complete")
+        done = next(v for v in velero.values() if v["metadata"]["name"] == velero_name)
+        ctx.server_time("velero_mc_restore_completion", (done.get("status") or {}).get("completionTimestamp"))
+        await ctx.remember(velero_mc_restore=velero_name)
+
+    await ctx.step("wait_restore_completion", wait_restore)
+
+    async def count_clusters() -> None:
+        clusters = managed_clusters({c["metadata"]["name"]: c for c in (await hub.list(MANAGED_CLUSTERS)).items})
+        if options.min_managed_clusters and len(clusters) < options.min_managed_clusters:
+            raise PhaseError(f"{len(clusters)} managed clusters arrived on {hub.name}, fewer than "
+                             f"--min-managed-clusters {options.min_managed_clusters}", phase=ctx.phase)
+        await ctx.remember(expected_clusters=sorted(clusters))
+
+    await ctx.step("count_managed_clusters", count_clusters)
+
+    async def immediate_import() -> None:
+        if not _at_least(str(ctx.facts.get("secondary_version") or ""), 2, 14):
+            return
+        config = await hub.get(CONFIG_MAPS, IMPORT_CONFIGMAP, MCE_NAMESPACE)
+        if ((config or {}).get("data") or {}).get("autoImportStrategy", "ImportOnly") != "ImportOnly":
+            return
+        # The controller rewrites "" to Completed, so a resumed run cannot tell our Completed from a stale
+        # one restored from a backup: progress is recorded cluster by cluster instead.
+        done = set(ctx.facts.get("immediate_import_done") or [])
+        for name in ctx.facts.get("expected_clusters") or []:
+            if name in done:
+                continue
+            cluster = await hub.get(MANAGED_CLUSTERS, name)
+            value = ((cluster or {}).get("metadata") or {}).get("annotations", {}).get(IMMEDIATE_IMPORT)
+            if cluster is None or value == "":
+                continue
+            if value:  # a non-empty value does not trigger an import: clear it first
+                await ctx.patch(hub, MANAGED_CLUSTERS, name, {"metadata": {"annotations": {IMMEDIATE_IMPORT: None}}})
+            await ctx.patch(hub, MANAGED_CLUSTERS, name, {"metadata": {"annotations": {IMMEDIATE_IMPORT: ""}}})
+            done.add(name)
+            await ctx.remember(immediate_import_done=sorted(done))
+
+    await ctx.step("apply_immediate_import", immediate_import)
+
+
+def _at_least(version: str, major: int, minor: int) -> bool:
+    parts = version.split(".")
+    try:
+        return (int(parts[0]), int(parts[1])) >= (major, minor)
+    except (IndexError, ValueError):
+        return False
+

@@ -1,0 +1,84 @@
+"""What a switchover is asked to do, and how long each of its waits may take."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from ..errors import ConfigError
+
+__all__ = ["ActivationMethod", "Method", "OldHubAction", "SwitchoverOptions", "Timeouts"]
+
+
+class Method(StrEnum):
+    PASSIVE = "passive"
+    """The secondary already runs a passive-sync Restore; activation adds the managed clusters."""
+    FULL = "full"
+    """A one-shot Restore of everything from the latest backups."""
+
+
+class ActivationMethod(StrEnum):
+    PATCH = "patch"
+    """Patch the passive Restore's veleroManagedClustersBackupName to latest (runbook option A)."""
+    RESTORE = "restore"
+    """Delete the passive Restore, wait until it is gone, create restore-acm-activate (option B)."""
+
+
+class OldHubAction(StrEnum):
+    SECONDARY = "secondary"
+    """Make the old hub a passive-sync standby, ready for the way back."""
+    DECOMMISSION = "decommission"
+    """Remove observability, managed clusters and the MultiClusterHub from the old hub."""
+    NONE = "none"
+    """Leave the old hub as it is (schedule paused, clusters annotated)."""
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Deadlines of the pipeline's waits, in seconds (domain facts §9)."""
+
+    restore: float = 1800.0
+    """An ACM Restore or the managed-clusters Velero restore finishing; a Restore's deletion."""
+    clusters_connected: float = 600.0
+    """Every managed cluster Available and Joined on the new hub."""
+    backup_in_progress: float = 600.0
+    """Preflight: a backup in progress on the primary finishing."""
+    new_backup_min: float = 600.0
+    """The new hub's first backup appearing (at least this, or one cron period)."""
+    mch_healthy: float = 600.0
+    """The MultiClusterHub Running again after the switchover."""
+    pods: float = 300.0
+    """Observability pods Ready or gone."""
+    cluster_deletion: float = 300.0
+    """Decommission: ManagedClusters gone."""
+    mch_deletion: float = 1200.0
+    """Decommission: the MultiClusterHub gone."""
+    schedule_deletion: float = 120.0
+    """A BackupSchedule gone before it is created again."""
+
+    def __post_init__(self) -> None:
+        for name, value in vars(self).items():
+            if value <= 0:
+                raise ConfigError(f"timeout {name} must be positive, got {value}")
+
+
+@dataclass(frozen=True)
+class SwitchoverOptions:
+    """One switchover, validated once at the edge."""
+
+    method: Method = Method.PASSIVE
+    old_hub_action: OldHubAction = OldHubAction.SECONDARY
+    activation_method: ActivationMethod = ActivationMethod.PATCH
+    min_managed_clusters: int = 0
+    """Fail activation when fewer non-local managed clusters arrive on the new hub; 0 only reports."""
+    dry_run: bool = False
+    """Read everything, change nothing, write no state file."""
+    validate_only: bool = False
+    """Run preflight only."""
+    timeouts: Timeouts = field(default_factory=Timeouts)
+
+    def __post_init__(self) -> None:
+        if self.activation_method is ActivationMethod.RESTORE and self.method is not Method.PASSIVE:
+            raise ConfigError("--activation-method restore applies to --method passive only")
+        if self.min_managed_clusters < 0:
+            raise ConfigError("--min-managed-clusters must not be negative")
