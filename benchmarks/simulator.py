@@ -22,8 +22,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from asyncswitch.sim.acm import SimConfig, SimulatedHubPair, profile_named  # noqa: E402
-from asyncswitch.sim.acm.kinds import (  # noqa: E402
+from asyncswitch.sim.acm import SimConfig, SimulatedHubPair, profile_named
+from asyncswitch.sim.acm.kinds import (
     ACM_RESTORES,
     AVAILABLE,
     BACKUP_NAMESPACE,
@@ -34,7 +34,7 @@ from asyncswitch.sim.acm.kinds import (  # noqa: E402
     PASSIVE_RESTORE,
     SCHEDULE_NAME,
 )
-from asyncswitch.sim.store import DELETED, Store  # noqa: E402
+from asyncswitch.sim.store import DELETED, Store
 
 MERGE = "application/merge-patch+json"
 
@@ -43,21 +43,20 @@ def _rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-async def _until_all(store: Store, want: str, names: set[str], timeout: float) -> None:
+async def _until_all(store: Store, want: str, names: set[str]) -> None:
     """Wait until every named cluster's Available condition is ``want``, tracking changes incrementally."""
     missing = set(names)
-    async with asyncio.timeout(timeout):
-        with store.watch(MANAGED_CLUSTERS) as watch:
-            for stored in store.list(MANAGED_CLUSTERS).items:
-                if _available(stored.obj) == want:
-                    missing.discard(stored.name)
-            while missing:
-                item = await watch.next()
-                if item is None:
-                    raise RuntimeError("watch closed")
-                kind, stored = item
-                if kind != DELETED and _available(stored.obj) == want:
-                    missing.discard(stored.name)
+    with store.watch(MANAGED_CLUSTERS) as watch:
+        for stored in store.list(MANAGED_CLUSTERS).items:
+            if _available(stored.obj) == want:
+                missing.discard(stored.name)
+        while missing:
+            item = await watch.next()
+            if item is None:
+                raise RuntimeError("watch closed")
+            kind, stored = item
+            if kind != DELETED and _available(stored.obj) == want:
+                missing.discard(stored.name)
 
 
 def _available(obj: dict[str, Any]) -> str | None:
@@ -67,15 +66,14 @@ def _available(obj: dict[str, Any]) -> str | None:
     return None
 
 
-async def _phase(store: Store, name: str, phases: tuple[str, ...], timeout: float) -> None:
-    async with asyncio.timeout(timeout):
-        with store.watch(ACM_RESTORES, BACKUP_NAMESPACE) as watch:
-            while True:
-                found = store.find(ACM_RESTORES, BACKUP_NAMESPACE, name)
-                if found is not None and (found.obj.get("status") or {}).get("phase") in phases:
-                    return
-                if await watch.next() is None:
-                    raise RuntimeError("watch closed")
+async def _phase(store: Store, name: str, phases: tuple[str, ...]) -> None:
+    with store.watch(ACM_RESTORES, BACKUP_NAMESPACE) as watch:
+        while True:
+            found = store.find(ACM_RESTORES, BACKUP_NAMESPACE, name)
+            if found is not None and (found.obj.get("status") or {}).get("phase") in phases:
+                return
+            if await watch.next() is None:
+                raise RuntimeError("watch closed")
 
 
 async def one_run(clusters: int, profile: str, idle: float) -> dict[str, float]:
@@ -94,9 +92,10 @@ async def one_run(clusters: int, profile: str, idle: float) -> dict[str, float]:
             a.patch(MANAGED_CLUSTERS, None, name, MERGE, {"metadata": {"annotations": {DISABLE_AUTO_IMPORT: ""}}})
         b.patch(ACM_RESTORES, BACKUP_NAMESPACE, PASSIVE_RESTORE, MERGE,
                 {"spec": {"veleroManagedClustersBackupName": "latest"}})
-        await _phase(b, PASSIVE_RESTORE, ("Finished", "FinishedWithErrors", "Error"), 3600)
-        await _until_all(b, "True", names, 3600)
-        await _until_all(a, "Unknown", names, 3600)
+        async with asyncio.timeout(3600):
+            await _phase(b, PASSIVE_RESTORE, ("Finished", "FinishedWithErrors", "Error"))
+            await _until_all(b, "True", names)
+            await _until_all(a, "Unknown", names)
         switch_s, switch_cpu = time.perf_counter() - t2, time.process_time() - c2
     return {
         "startup_s": startup_s, "startup_cpu_s": startup_cpu, "rss_after_start_mib": rss_after_start,

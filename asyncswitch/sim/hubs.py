@@ -24,8 +24,9 @@ class EmulatedHubPair:
         port_b: int = 0,
         bookmark_interval: float = 60.0,
     ) -> None:
-        self.hub_a = ApiServer("hub-a", port=port_a, tls=tls, seed=seed, bookmark_interval=bookmark_interval)
-        self.hub_b = ApiServer("hub-b", port=port_b, tls=tls, seed=seed + 1, bookmark_interval=bookmark_interval)
+        # Distinct seeds per hub that no other pair seed repeats (hub-a 2n, hub-b 2n+1).
+        self.hub_a = ApiServer("hub-a", port=port_a, tls=tls, seed=2 * seed, bookmark_interval=bookmark_interval)
+        self.hub_b = ApiServer("hub-b", port=port_b, tls=tls, seed=2 * seed + 1, bookmark_interval=bookmark_interval)
 
     @property
     def servers(self) -> tuple[ApiServer, ApiServer]:

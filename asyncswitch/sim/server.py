@@ -15,7 +15,7 @@ import secrets
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
@@ -545,8 +545,9 @@ class ApiServer:
         if parts == ["requests"] and method == "GET":
             q = request.query
             records = self.requests.records(verb=q.get("verb"), resource=q.get("resource"), name=q.get("name"))
-            limit = int(q.get("limit", "1000"))
-            return _json({"total": self.requests.total, "items": [asdict(r) for r in records[-limit:]]})
+            limit = int(q.get("limit", "1000")) if q.get("limit", "1000").isdigit() else 1000
+            newest = records[-limit:] if limit > 0 else []
+            return _json({"total": self.requests.total, "items": [r.to_dict() for r in newest]})
         raise NotFound(f"no emulator admin endpoint {method} {path}")
 
 

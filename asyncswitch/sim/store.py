@@ -13,7 +13,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import bisect
 import builtins
+import itertools
 import json
 import random
 import re
@@ -204,6 +206,8 @@ class _TypeState:
     expired_rv: int = 0
     """Events at or below this resourceVersion are gone from history (410 for a watch from before it)."""
     watches: set[Watch] = field(default_factory=set)
+    order: builtins.list[tuple[str, str]] = field(default_factory=list)
+    """(namespace, name) of every object, kept sorted: lists walk it instead of sorting per request."""
 
 
 class Store:
@@ -398,27 +402,29 @@ class Store:
             list_rv = token_rv
         exact = fields.exact_name()
         if exact is not None:
-            candidates: Iterable[tuple[_ObjectKey, StoredObject]] = [
-                (k, v) for k, v in state.objects.items() if k.name == exact
-            ]
+            order: Iterable[tuple[str, str]] = sorted(
+                (k.namespace, k.name) for k in state.objects if k.name == exact)
         else:
-            candidates = state.objects.items()
-        selected = sorted(
-            (
-                ((key.namespace, key.name), stored)
-                for key, stored in candidates
-                if (namespace is None or key.namespace == namespace)
-                and (start is None or (key.namespace, key.name) > start)
-                and labels.matches(stored.obj)
-                and fields.matches(stored.obj)
-            ),
-            key=lambda pair: pair[0],
-        )
-        if limit and limit > 0 and len(selected) > limit:
-            last = selected[limit - 1][0]
-            remaining = len(selected) - limit
-            return ListResult([s for _, s in selected[:limit]], list_rv, _encode_continue(list_rv, last), remaining)
-        return ListResult([s for _, s in selected], list_rv, "", None)
+            first = bisect.bisect_right(state.order, start) if start is not None else 0
+            order = itertools.islice(state.order, first, None)
+        objects = state.objects
+        selected: builtins.list[StoredObject] = []
+        last: tuple[str, str] | None = None
+        remaining = 0
+        for ns, name in order:
+            if (namespace is not None and ns != namespace) or (start is not None and (ns, name) <= start):
+                continue
+            stored = objects[_ObjectKey(ns, name)]
+            if not (labels.matches(stored.obj) and fields.matches(stored.obj)):
+                continue
+            if limit and limit > 0 and len(selected) >= limit:
+                remaining += 1  # counted for remainingItemCount, not returned
+                continue
+            selected.append(stored)
+            last = (ns, name)
+        if remaining and last is not None:
+            return ListResult(selected, list_rv, _encode_continue(list_rv, last), remaining)
+        return ListResult(selected, list_rv, "", None)
 
     def objects(self, rtype: ResourceType, namespace: str | None = None) -> builtins.list[dict[str, Any]]:
         """Fresh copies of every object of a type (optionally in one namespace)."""
@@ -699,14 +705,21 @@ class Store:
         obj["metadata"]["resourceVersion"] = str(rv)
         stored = StoredObject(obj, encode(obj), rv)
         state = self._state(rtype)
-        state.objects[_ObjectKey(obj["metadata"].get("namespace") or "", obj["metadata"]["name"])] = stored
+        key = _ObjectKey(obj["metadata"].get("namespace") or "", obj["metadata"]["name"])
+        if key not in state.objects:
+            bisect.insort(state.order, (key.namespace, key.name))
+        state.objects[key] = stored
         self._publish(state, WatchEvent(kind, stored, previous))
         return stored
 
     def _remove(self, rtype: ResourceType, obj: dict[str, Any], current: StoredObject) -> StoredObject:
         state = self._state(rtype)
         meta = obj["metadata"]
-        state.objects.pop(_ObjectKey(meta.get("namespace") or "", meta["name"]), None)
+        key = _ObjectKey(meta.get("namespace") or "", meta["name"])
+        if state.objects.pop(key, None) is not None:
+            index = bisect.bisect_left(state.order, (key.namespace, key.name))
+            if index < len(state.order) and state.order[index] == (key.namespace, key.name):
+                del state.order[index]
         rv = self._next_rv()
         final = {**obj, "metadata": {**meta, "resourceVersion": str(rv)}}
         stored = StoredObject(final, encode(final), rv)

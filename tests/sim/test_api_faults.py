@@ -358,6 +358,15 @@ async def test_the_admin_endpoint_lists_served_requests(hub: ApiServer, core: cl
     assert listed["total"] == hub.requests.total
 
 
+async def test_the_request_log_endpoint_with_limit_0_returns_no_records(hub: ApiServer, core: client.CoreV1Api) -> None:
+    await core.list_namespaced_config_map("default")
+    async with http(hub, hub.token) as session, session.get("/_emulator/requests", params={"limit": "0"}) as response:
+        listed = await response.json()
+
+    assert listed["items"] == []
+    assert listed["total"] >= 1
+
+
 async def test_the_admin_endpoint_drops_and_expires_watches(hub: ApiServer, core: client.CoreV1Api) -> None:
     await make(core, "a")
 

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 from ..errors import ApiError, Forbidden
@@ -22,6 +23,7 @@ from .context import SimHub, SimWorld
 from .kinds import (
     ACM_NAMESPACE,
     BACKUP_NAMESPACE,
+    BACKUP_STORAGE_LOCATIONS,
     BSL_NAME,
     LOCAL_CLUSTER,
     MANAGED_CLUSTERS,
@@ -32,7 +34,6 @@ from .kinds import (
     OBSERVABILITY_NAMESPACE,
     OBSERVATORIUM_API,
     THANOS_COMPACT,
-    BACKUP_STORAGE_LOCATIONS,
 )
 from .ops import MERGE, condition, ensure, now_iso, patch, patch_status
 
@@ -127,14 +128,13 @@ class HubOperators:
         deployments = self.store.type_of("deployments", "apps")
         for stored in self.store.list(deployments, ACM_NAMESPACE).items:
             if not stored.name.startswith("multiclusterhub-operator"):
-                try:
+                with contextlib.suppress(ApiError):
                     self.store.delete(deployments, ACM_NAMESPACE, stored.name)
-                except ApiError:
-                    pass
         mch = self.store.find(MULTICLUSTER_HUBS, ACM_NAMESPACE, name)
         if mch is not None:
             finalizers = [f for f in mch.obj["metadata"].get("finalizers") or [] if f != MCH_FINALIZER]
-            self.store.patch(MULTICLUSTER_HUBS, ACM_NAMESPACE, name, MERGE, {"metadata": {"finalizers": finalizers or None}})
+            self.store.patch(MULTICLUSTER_HUBS, ACM_NAMESPACE, name, MERGE,
+                             {"metadata": {"finalizers": finalizers or None}})
         self._deleting_mch = False
 
     async def _watch_observability(self) -> None:
@@ -149,10 +149,8 @@ class HubOperators:
                               {"metadata": {"finalizers": None}})
                     continue
                 for name in OBSERVABILITY_DEFAULTS:
-                    try:
+                    with contextlib.suppress(ApiError):
                         ensure(self.store, self._workload_type(name), observability_workload(name))
-                    except ApiError:
-                        pass
                 patch_status(self.store, MULTICLUSTER_OBSERVABILITIES, None, stored.name, {
                     "conditions": [condition("Ready", "True", "Ready", "Observability components are deployed")]})
 
@@ -161,10 +159,8 @@ class HubOperators:
 
     def _remove_workloads(self) -> None:
         for name in OBSERVABILITY_DEFAULTS:
-            try:
+            with contextlib.suppress(ApiError):
                 self.store.delete(self._workload_type(name), OBSERVABILITY_NAMESPACE, name)
-            except ApiError:
-                pass
 
     async def _watch_workload(self, rtype: ResourceType, name: str) -> None:
         default = OBSERVABILITY_DEFAULTS[name][1]

@@ -27,7 +27,9 @@ def ensure(store: Store, rtype: ResourceType, body: dict[str, Any]) -> StoredObj
         return store.get(rtype, meta.get("namespace"), meta["name"])
 
 
-def patch(store: Store, rtype: ResourceType, namespace: str | None, name: str, body: dict[str, Any]) -> StoredObject | None:
+def patch(
+    store: Store, rtype: ResourceType, namespace: str | None, name: str, body: dict[str, Any]
+) -> StoredObject | None:
     """Merge-patch an object; None if it is gone (controllers race deletions like real ones do)."""
     try:
         return store.patch(rtype, namespace, name, MERGE, body)
@@ -56,7 +58,8 @@ def merge_conditions(existing: list[dict[str, Any]] | None, *updates: dict[str, 
         for i, old in enumerate(out):
             if old.get("type") == update["type"]:
                 if old.get("status") == update["status"]:
-                    update = {**update, "lastTransitionTime": old.get("lastTransitionTime", update["lastTransitionTime"])}
+                    kept = old.get("lastTransitionTime", update["lastTransitionTime"])
+                    update = {**update, "lastTransitionTime": kept}
                 out[i] = update
                 break
         else:

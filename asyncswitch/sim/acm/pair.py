@@ -42,7 +42,7 @@ SETTLE_TIMEOUT = 120.0
 
 
 async def wait_until(store: Store, rtype: ResourceType, check: Callable[[], bool], *,
-                     namespace: str | None = None, timeout: float = SETTLE_TIMEOUT) -> None:
+                     namespace: str | None = None, timeout: float = SETTLE_TIMEOUT) -> None:  # noqa: ASYNC109
     """Wait, on the store's own watch, until ``check()`` holds (re-evaluated on every change)."""
     async with asyncio.timeout(timeout):
         with store.watch(rtype, namespace) as watch:

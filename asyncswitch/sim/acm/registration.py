@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 from ..errors import ApiError
@@ -210,10 +211,8 @@ class RegistrationController:
                 if cluster is not None and cluster.hub == hub.name and not (cd.obj.get("spec") or {}).get(
                         "preserveOnDelete"):
                     cluster.destroyed = True  # Hive deprovisions a cluster it does not preserve
-                try:
+                with contextlib.suppress(ApiError):
                     hub.store.delete(CLUSTER_DEPLOYMENTS, name, name)
-                except ApiError:
-                    pass
             if cluster is not None and cluster.hub == hub.name:
                 cluster.hub = None  # the klusterlet is detached from the hub that removed it
                 for other in self.hubs.values():
@@ -223,10 +222,8 @@ class RegistrationController:
             stored = hub.store.find(MANAGED_CLUSTERS, None, name)
             if stored is not None:
                 finalizers = [f for f in stored.obj["metadata"].get("finalizers") or [] if f != CLUSTER_FINALIZER]
-                try:
+                with contextlib.suppress(ApiError):
                     hub.store.patch(MANAGED_CLUSTERS, None, name, MERGE,
                                     {"metadata": {"finalizers": finalizers or None}})
-                except ApiError:
-                    pass
         finally:
             self._deleting.discard((hub.name, name))

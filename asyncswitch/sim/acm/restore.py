@@ -17,6 +17,7 @@ generic resources, then managed clusters, each as a Velero Restore of the chosen
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 from collections.abc import Callable
 from typing import Any
@@ -119,10 +120,11 @@ class AcmRestoreController:
     def _status(self, name: str, **status: Any) -> None:
         patch_status(self.store, ACM_RESTORES, BACKUP_NAMESPACE, name, status)
 
-    async def _wait_signal(self, uid: str, timeout: float | None) -> None:
+    async def _wait_signal(self, uid: str, within: float | None) -> None:
+        """Wait for a change that concerns this Restore, or ``within`` seconds (None: no limit)."""
         signal = self._signals[uid]
         try:
-            async with asyncio.timeout(timeout):
+            async with asyncio.timeout(within):
                 await signal.wait()
         except TimeoutError:
             pass
@@ -180,7 +182,8 @@ class AcmRestoreController:
                 continue
             if sync:
                 if loop.time() >= next_sync:
-                    next_sync = loop.time() + self.world.clock.cron_period(parse_duration(spec.get("restoreSyncInterval")))
+                    interval = parse_duration(spec.get("restoreSyncInterval"))
+                    next_sync = loop.time() + self.world.clock.cron_period(interval)
                 if phase != "Enabled":
                     self._status(name, phase="Enabled", lastMessage=SYNC_MESSAGE)
                 await self._wait_signal(uid, max(0.0, next_sync - loop.time()))
@@ -237,15 +240,13 @@ class AcmRestoreController:
             if backup_type == "managedClusters":
                 self._existed[uid] = [c.name for c in record.clusters
                                       if c.name != LOCAL_CLUSTER and self.store.find(MANAGED_CLUSTERS, None, c.name)]
-            try:
+            with contextlib.suppress(ApiError):  # already created by an earlier pass of this Restore
                 self.store.create(VELERO_RESTORES, BACKUP_NAMESPACE, {
                     "apiVersion": "velero.io/v1", "kind": "Restore",
                     "metadata": {"name": velero_name, "namespace": BACKUP_NAMESPACE,
                                  "labels": {"cluster.open-cluster-management.io/restore-name": name}},
                     "spec": {"backupName": record.name, "existingResourcePolicy": "update"},
                 })
-            except ApiError:
-                pass  # already created by an earlier pass of this Restore
             self._status(name, **{restore_key: velero_name})
             phase = await self._velero_done(uid, velero_name)
             if phase != "Completed":
@@ -272,8 +273,6 @@ class AcmRestoreController:
         if current is None:
             return
         finalizers = [f for f in current.obj["metadata"].get("finalizers") or [] if f != RESTORE_FINALIZER]
-        try:
+        with contextlib.suppress(ApiError):
             self.store.patch(ACM_RESTORES, BACKUP_NAMESPACE, name, MERGE,
                              {"metadata": {"finalizers": finalizers or None}})
-        except ApiError:
-            pass

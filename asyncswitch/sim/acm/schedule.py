@@ -6,13 +6,15 @@
   resources, resources-generic, managed clusters, through the hub's Velero. A new schedule
   (a new uid) runs at once; an unpaused one runs when its next tick is due.
 - Before each run: if the newest backup in storage came from another hub after this
-  schedule's own last run, the schedule goes BackupCollision and stops for good; only a
-  new schedule (delete and create) clears it.
+  schedule's own last run (for a schedule that has not run yet: after the controller first
+  saw it), the schedule goes BackupCollision and stops for good; only a new schedule
+  (delete and create) clears it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -20,7 +22,7 @@ from typing import Any
 from ..errors import ApiError
 from .context import SimHub, SimWorld
 from .cron import cron_period_seconds
-from .kinds import ACM_RESTORES, BACKUP_NAMESPACE, BACKUP_SCHEDULES, VELERO_SCHEDULES
+from .kinds import ACM_RESTORES, BACKUP_NAMESPACE, BACKUP_SCHEDULES, VELERO_BACKUPS, VELERO_SCHEDULES
 from .ops import ensure, now_iso, patch, patch_status
 from .velero import VeleroController
 
@@ -50,6 +52,8 @@ class BackupScheduleController:
         self._wake = asyncio.Event()
         self._last_run: dict[str, float] = {}
         """Schedule uid → wall time of its last run (a new uid has none)."""
+        self._first_seen: dict[str, float] = {}
+        """Schedule uid → wall time the controller first saw it (creationTimestamp has whole seconds only)."""
         self._collided: set[str] = set()
         self._last_stamp = ""
 
@@ -80,11 +84,12 @@ class BackupScheduleController:
         if not schedules:
             self._delete_velero_schedules()
             return None
-        restores = [r for r in self.store.list(ACM_RESTORES, BACKUP_NAMESPACE).items]
+        restores = list(self.store.list(ACM_RESTORES, BACKUP_NAMESPACE).items)
         next_due: float | None = None
         for stored in schedules:
             obj = stored.obj
             uid = obj["metadata"]["uid"]
+            self._first_seen.setdefault(uid, time.time())
             spec = obj.get("spec") or {}
             status = obj.get("status") or {}
             if restores:
@@ -124,7 +129,9 @@ class BackupScheduleController:
         newest = self.world.storage.newest()
         if newest is None or newest.cluster_id == self.hub.cluster_id:
             return None
-        since = last_run if last_run is not None else _epoch(schedule["metadata"].get("creationTimestamp"))
+        uid = schedule["metadata"]["uid"]
+        since = last_run if last_run is not None else self._first_seen.get(
+            uid, _epoch(schedule["metadata"].get("creationTimestamp")))
         if newest.created <= since:
             return None
         return (f"Backup {newest.name}, from cluster with id [{newest.cluster_id}] is using the same storage "
@@ -143,10 +150,14 @@ class BackupScheduleController:
         self._set(name, "Enabled", "Velero schedules are enabled", lastBackupTime=now_iso())
 
     def _stamp(self) -> str:
-        """A UTC YYYYMMDDHHMMSS stamp, one second past the last when runs come faster than that."""
+        """A UTC YYYYMMDDHHMMSS stamp, one second past the last when runs come faster than that, and
+        past any stamp whose backups this hub already lists (time is compressed here, and a run must
+        not reuse the name of a backup the other hub wrote in the same second)."""
         stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
-        if stamp <= self._last_stamp:
-            last = datetime.strptime(self._last_stamp, "%Y%m%d%H%M%S").replace(tzinfo=UTC)
+        while stamp <= self._last_stamp or any(
+                self.store.find(VELERO_BACKUPS, BACKUP_NAMESPACE, f"{schedule}-{stamp}") is not None
+                for schedule in VELERO_SCHEDULE_NAMES):
+            last = datetime.strptime(max(stamp, self._last_stamp), "%Y%m%d%H%M%S").replace(tzinfo=UTC)
             stamp = datetime.fromtimestamp(last.timestamp() + 1, UTC).strftime("%Y%m%d%H%M%S")
         self._last_stamp = stamp
         return stamp
@@ -173,7 +184,5 @@ class BackupScheduleController:
 
     def _delete_velero_schedules(self) -> None:
         for schedule in VELERO_SCHEDULE_NAMES:
-            try:
+            with contextlib.suppress(ApiError):
                 self.store.delete(VELERO_SCHEDULES, BACKUP_NAMESPACE, schedule)
-            except ApiError:
-                pass

@@ -94,7 +94,7 @@ def seed_fleet(world: SimWorld, hub: SimHub) -> None:
     """The fleet, registered with ``hub``; a share of it provisioned by Hive."""
     config = world.config
     store = hub.store
-    hive = int(round(config.clusters * config.hive_share))
+    hive = round(config.clusters * config.hive_share)
     unpreserved = min(config.preserve_on_delete_false, hive)
     namespaces = store.type_of("namespaces")
     for i in range(config.clusters):

@@ -36,7 +36,7 @@ __all__ = ["VeleroController", "backup_items"]
 
 
 def backup_items(backup_type: str, clusters: int) -> int:
-    """Item counts that grow with the fleet, scaled from the published 3,500-cluster figures."""
+    """Item counts that grow with the number of clusters, scaled from the published 3,500-cluster figures."""
     per_cluster = {"credentials": 8.4, "managedClusters": 14.7, "resources": 4.25, "generic": 0.05}
     base = {"credentials": 50, "managedClusters": 30, "resources": 120, "generic": 20}
     return int(base[backup_type] + per_cluster[backup_type] * clusters)
@@ -128,7 +128,9 @@ class VeleroController:
         clock = self.world.clock
         started_wall, start = time.time(), now_iso()
         snapshot = self._snapshot(job["type"])
-        items = backup_items(job["type"], len(self.world.fleet.clusters))
+        # A managed-clusters backup holds the clusters on this hub now; the others scale with the fleet.
+        clusters = len(snapshot["clusters"]) if "clusters" in snapshot else len(self.world.fleet.clusters)
+        items = backup_items(job["type"], clusters)
         patch_status(self.store, VELERO_BACKUPS, BACKUP_NAMESPACE, name, {
             "phase": "InProgress", "startTimestamp": start,
             "progress": {"totalItems": items, "itemsBackedUp": 0}})

@@ -8,6 +8,7 @@ when deleted, are replaced on a rollout restart and go away on scale-down. Workl
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 from typing import Any
 
@@ -112,10 +113,10 @@ class WorkloadController:
         except ApiError:
             return
         self._starting.add((meta["namespace"], pod_name))
-        self.world.spawn(self._start(meta["namespace"], pod_name, [c.get("name", "c") for c in containers]),
+        self.world.spawn(self._start(meta["namespace"], pod_name, containers),
                          f"sim:{self.hub.name}:pod-start:{pod_name}")
 
-    async def _start(self, namespace: str, name: str, containers: list[str]) -> None:
+    async def _start(self, namespace: str, name: str, containers: list[dict[str, Any]]) -> None:
         await self.world.clock.sleep(self.world.clock.profile.pod_start)
         if (namespace, name) not in self._starting:
             return
@@ -124,13 +125,19 @@ class WorkloadController:
             "phase": "Running",
             "startTime": now_iso(),
             "conditions": [condition("Ready", "True", "PodReady"), condition("ContainersReady", "True", "")],
-            "containerStatuses": [{"name": c, "ready": True, "restartCount": 0, "started": True,
-                                   "state": {"running": {"startedAt": now_iso()}}} for c in containers],
+            "containerStatuses": [_container_status(c) for c in containers],
         })
 
     def _delete_pod(self, pod: StoredObject) -> None:
         self._starting.discard((pod.namespace or "", pod.name))
-        try:
+        with contextlib.suppress(ApiError):
             self.store.delete(self.pods, pod.namespace, pod.name)
-        except ApiError:
-            pass
+
+
+def _container_status(container: dict[str, Any]) -> dict[str, Any]:
+    """A running container's status, with every field a typed client requires (image and imageID too)."""
+    image = str(container.get("image") or "registry.sim/unknown:latest")
+    repository = image.rsplit(":", 1)[0] if ":" in image.rsplit("/", 1)[-1] else image
+    digest = hashlib.sha256(image.encode()).hexdigest()
+    return {"name": container.get("name", "c"), "image": image, "imageID": f"{repository}@sha256:{digest}",
+            "ready": True, "restartCount": 0, "started": True, "state": {"running": {"startedAt": now_iso()}}}
