@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import logging
 import os
@@ -19,8 +20,11 @@ from pathlib import Path
 import structlog
 
 from . import __version__
+from .config import FAULT_SCENARIOS, PHASE_NAMES, RunConfig
+from .display import Display
 from .errors import ConfigError
 from .kube import Hub
+from .runner import Engine
 from .sim import EmulatedHubPair
 from .sim.acm import PROFILES, SimConfig, SimulatedHubPair, profile_named
 from .switchover import ActivationMethod, Method, OldHubAction, SwitchoverOptions, default_state_path, run_switchover
@@ -35,12 +39,15 @@ class _Parser(argparse.ArgumentParser):
         raise ConfigError(f"{self.prog}: {message}")
 
 
-def _configure_logging() -> None:
-    """Console logs on stderr; stdout stays for the command's own output."""
+def _configure_logging(log_format: str, *, quiet: bool = False) -> None:
+    """Logs on stderr (stdout stays for the command's own output); with the progress display on,
+    only warnings, so the two do not interleave."""
+    renderer: structlog.types.Processor = (structlog.processors.JSONRenderer() if log_format == "json"
+                                           else structlog.dev.ConsoleRenderer(colors=False))
     structlog.configure(
         processors=[structlog.contextvars.merge_contextvars, structlog.processors.add_log_level,
-                    structlog.processors.TimeStamper(fmt="iso", utc=True), structlog.dev.ConsoleRenderer(colors=False)],
-        wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
+                    structlog.processors.TimeStamper(fmt="iso", utc=True), renderer],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING if quiet else logging.INFO),
         logger_factory=structlog.PrintLoggerFactory(sys.stderr),
     )
 
@@ -64,8 +71,30 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"asyncswitch {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    run = sub.add_parser("run", help="run switchover cycles (the cycle engine is not built yet)")
-    run.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    run = sub.add_parser("run", help="run switchover cycles (embedded simulated hubs unless contexts are given)")
+    run.add_argument("--kubeconfig", type=Path, default=None)
+    run.add_argument("--primary-context", default=None)
+    run.add_argument("--secondary-context", default=None)
+    run.add_argument("--method", choices=[m.value for m in Method], default=Method.PASSIVE.value)
+    run.add_argument("--activation-method", choices=[a.value for a in ActivationMethod],
+                     default=ActivationMethod.PATCH.value)
+    run.add_argument("--old-hub-action", choices=[a.value for a in OldHubAction], default=OldHubAction.SECONDARY.value)
+    run.add_argument("--cycles", type=int, default=3, help="switchover cycles (default 3)")
+    run.add_argument("--run-hours", type=float, default=None, help="start no cycle after this many hours")
+    run.add_argument("--max-failures", type=int, default=None, help="stop after this many failed cycles")
+    run.add_argument("--stop-on-failure", action="store_true")
+    run.add_argument("--cooldown", type=float, default=0.0, help="seconds between cycles")
+    run.add_argument("--resume", nargs="?", const="", default=None, metavar="RUN_DIR",
+                     help="continue an interrupted run (default: the newest in --output-dir)")
+    run.add_argument("--inject-failure", choices=list(FAULT_SCENARIOS), default=None)
+    run.add_argument("--inject-at-phase", choices=list(PHASE_NAMES), default="activation")
+    run.add_argument("--dry-run", action="store_true")
+    run.add_argument("--output-dir", type=Path, default=Path("runs"))
+    run.add_argument("--log-format", choices=["json", "console"], default="console")
+    run.add_argument("--no-progress", action="store_true")
+    run.add_argument("--sim-clusters", type=_non_negative, default=20)
+    run.add_argument("--sim-profile", choices=sorted(PROFILES), default="fast")
+    run.add_argument("--seed", type=int, default=0)
 
     sw = sub.add_parser("switchover", help="one switchover between two kubeconfig contexts")
     sw.add_argument("--kubeconfig", type=Path, default=None,
@@ -180,17 +209,64 @@ async def _switchover(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _resume_dir(args: argparse.Namespace) -> Path | None:
+    if args.resume is None:
+        return None
+    if args.resume:
+        return Path(args.resume)
+    runs = sorted(p for p in args.output_dir.glob("run-*") if (p / "run_state.json").exists())
+    if not runs:
+        raise ConfigError(f"--resume: no run to resume in {args.output_dir}")
+    latest: Path = runs[-1]
+    return latest
+
+
+async def _run(args: argparse.Namespace) -> int:
+    config = RunConfig(
+        kubeconfig=args.kubeconfig if args.primary_context is None else _kubeconfig_path(args.kubeconfig),
+        primary_context=args.primary_context, secondary_context=args.secondary_context,
+        method=Method(args.method), activation_method=ActivationMethod(args.activation_method),
+        old_hub_action=OldHubAction(args.old_hub_action), cycles=args.cycles, run_hours=args.run_hours,
+        max_failures=args.max_failures, stop_on_failure=args.stop_on_failure, cooldown=args.cooldown,
+        resume=_resume_dir(args), inject_failure=args.inject_failure, inject_at_phase=args.inject_at_phase,
+        dry_run=args.dry_run, output_dir=args.output_dir, log_format=args.log_format,
+        progress=not args.no_progress, sim_clusters=args.sim_clusters, sim_profile=args.sim_profile, seed=args.seed)
+    main_task = asyncio.current_task()
+    assert main_task is not None
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, main_task.cancel)
+    display = Display(total_cycles=config.cycles, enabled=config.progress)
+    interrupted = False
+    async with contextlib.AsyncExitStack() as stack:
+        pair = None
+        if config.embedded:
+            pair = await stack.enter_async_context(SimulatedHubPair(SimConfig(
+                clusters=config.sim_clusters, profile=profile_named(config.sim_profile), seed=config.seed)))
+        engine = Engine(config, hub_pair=pair, display=display)
+        try:
+            async with engine:
+                result = await engine.run()
+        except asyncio.CancelledError:
+            interrupted = True
+    if interrupted:
+        print(f"interrupted: state saved in {engine.run_dir}; continue with --resume {engine.run_dir}",
+              file=sys.stderr)
+        return EXIT_INTERRUPTED
+    display.closing(engine.collector, successes=result.successes, cycles=result.cycles, run_dir=str(result.run_dir))
+    return EXIT_OK if result.ok else EXIT_FAILED
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         if args.command == "run":
-            print("asyncswitch run: the cycle engine is not built yet; `python -m asyncswitch sim` serves the "
-                  "emulated hubs meanwhile", file=sys.stderr)
-            return EXIT_FAILED
+            _configure_logging(args.log_format, quiet=not args.no_progress)
+            return asyncio.run(_run(args))
         if args.command == "sim":
             return asyncio.run(_serve_sim(args))
         if args.command == "switchover":
-            _configure_logging()
+            _configure_logging("console")
             return asyncio.run(_switchover(args))
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -30,7 +30,12 @@ def test_bad_sim_options_are_one_line_and_exit_code_2(args: list[str], capsys: p
     assert err.count("\n") == 1
 
 
-def test_run_says_plainly_that_the_engine_is_not_built_yet() -> None:
-    result = _run("run")
-    assert result.returncode == 1
-    assert "not built yet" in result.stderr
+@pytest.mark.parametrize("args", [["run", "--cycles", "0"], ["run", "--primary-context", "a"],
+                                  ["run", "--primary-context", "a", "--secondary-context", "a"],
+                                  ["run", "--method", "full", "--activation-method", "restore"],
+                                  ["run", "--inject-failure", "nope"]])
+def test_bad_run_options_are_one_line_and_exit_code_2(args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ")
+    assert err.count("\n") == 1

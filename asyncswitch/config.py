@@ -1,0 +1,106 @@
+"""RunConfig: every option of ``python -m asyncswitch run``, validated once at the edge."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+from .switchover.options import ActivationMethod, Method, OldHubAction, Timeouts
+
+__all__ = ["FAULT_SCENARIOS", "PHASE_NAMES", "RunConfig"]
+
+FAULT_SCENARIOS = ("pause-backup", "delay-restore", "kill-observability-pod", "random")
+PHASE_NAMES = ("preflight", "primary_preparation", "activation", "post_activation_verification", "finalization")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """A run of switchover cycles. Defaults are the embedded newcomer's run."""
+
+    kubeconfig: Path | None = None
+    """Kubeconfig with both contexts; None with no contexts means the embedded simulated pair."""
+    primary_context: str | None = None
+    secondary_context: str | None = None
+    method: Method = Method.PASSIVE
+    activation_method: ActivationMethod = ActivationMethod.PATCH
+    old_hub_action: OldHubAction = OldHubAction.SECONDARY
+    cycles: int = 3
+    """Switchover cycles to run; the hubs swap roles after each cycle that moved the fleet."""
+    run_hours: float | None = None
+    """Start no cycle after this many hours (a cycle in flight finishes)."""
+    max_failures: int | None = None
+    """Stop after this many failed cycles."""
+    stop_on_failure: bool = False
+    cooldown: float = 0.0
+    """Seconds between cycles."""
+    resume: Path | None = None
+    """A run directory to continue (same run_id, cycle numbering and histograms)."""
+    inject_failure: str | None = None
+    """A fault scenario (pause-backup, delay-restore, kill-observability-pod, random), one per cycle."""
+    inject_at_phase: str = "activation"
+    fault_hold: float = 5.0
+    """Seconds an injected fault stays before it is rolled back."""
+    dry_run: bool = False
+    output_dir: Path = Path("runs")
+    log_format: str = "console"
+    progress: bool = True
+    sim_clusters: int = 20
+    sim_profile: str = "fast"
+    seed: int = 0
+    min_managed_clusters: int = 0
+    timeouts: Timeouts = field(default_factory=Timeouts)
+    full_backup_stability: float = 600.0
+    """Full method: seconds to wait for the new primary's backup set to be complete and stable."""
+
+    def __post_init__(self) -> None:
+        if (self.primary_context is None) != (self.secondary_context is None):
+            raise ConfigError("give both --primary-context and --secondary-context, or neither for the simulated hubs")
+        if self.primary_context is not None and self.primary_context == self.secondary_context:
+            raise ConfigError("--primary-context and --secondary-context must name two different hubs")
+        if self.cycles < 1:
+            raise ConfigError("--cycles must be at least 1")
+        if self.run_hours is not None and not (self.run_hours > 0 and math.isfinite(self.run_hours)):
+            raise ConfigError("--run-hours must be a positive number")
+        if self.max_failures is not None and self.max_failures < 1:
+            raise ConfigError("--max-failures must be at least 1")
+        if self.cooldown < 0:
+            raise ConfigError("--cooldown must not be negative")
+        if self.inject_failure is not None and self.inject_failure not in FAULT_SCENARIOS:
+            raise ConfigError(f"--inject-failure must be one of {', '.join(FAULT_SCENARIOS)}")
+        if self.inject_at_phase not in PHASE_NAMES:
+            raise ConfigError(f"--inject-at-phase must be one of {', '.join(PHASE_NAMES)}")
+        if self.log_format not in ("json", "console"):
+            raise ConfigError("--log-format must be json or console")
+        if self.sim_clusters < 0:
+            raise ConfigError("--sim-clusters must not be negative")
+        if self.sim_profile not in ("instant", "fast", "realistic"):
+            raise ConfigError("--sim-profile must be instant, fast or realistic")
+        if self.activation_method is ActivationMethod.RESTORE and self.method is not Method.PASSIVE:
+            raise ConfigError("--activation-method restore applies to --method passive only")
+        if self.fault_hold < 0:
+            raise ConfigError("fault hold must not be negative")
+
+    @property
+    def embedded(self) -> bool:
+        """No contexts given: run against the embedded simulated hub pair."""
+        return self.primary_context is None
+
+    def with_contexts(self, kubeconfig: Path, primary: str, secondary: str) -> RunConfig:
+        return replace(self, kubeconfig=kubeconfig, primary_context=primary, secondary_context=secondary)
+
+    def to_json(self) -> dict[str, Any]:
+        """The inputs as the manifest records them (no secrets: a kubeconfig is named, never read)."""
+        out: dict[str, Any] = {}
+        for name in self.__dataclass_fields__:
+            value = getattr(self, name)
+            if isinstance(value, Path):
+                value = str(value)
+            elif isinstance(value, Method | ActivationMethod | OldHubAction):
+                value = value.value
+            elif isinstance(value, Timeouts):
+                value = dict(vars(value))
+            out[name] = value
+        return out

@@ -1,0 +1,64 @@
+"""Progress while a run goes on, and the closing table: rich on a terminal, plain lines otherwise."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import TextIO
+
+from rich.console import Console
+from rich.table import Table
+
+from .engine import EngineEvent
+from .metrics import HdrCollector
+
+__all__ = ["Display"]
+
+
+class Display:
+    """Prints one line per cycle (with live percentiles) and a closing table of per-phase figures."""
+
+    def __init__(self, *, total_cycles: int, stream: TextIO | None = None, enabled: bool = True) -> None:
+        self.total = total_cycles
+        self.enabled = enabled
+        self.console = Console(file=stream or sys.stdout, highlight=False)
+
+    async def run(self, queue: asyncio.Queue[EngineEvent | None], collector: HdrCollector) -> None:
+        while (event := await queue.get()) is not None:
+            if self.enabled:
+                self.show(event, collector)
+
+    def show(self, event: EngineEvent, collector: HdrCollector) -> None:
+        data = event.data
+        if event.type == "cycle_start":
+            resumed = " (resumed)" if data.get("resumed") else ""
+            self.console.print(f"[bold]{event.cycle_id}[/] ({data['cycle']}/{self.total}) "
+                               f"{data['primary']} -> {data['secondary']}{resumed}")
+        elif event.type == "phase_result":
+            mark = "ok" if data.get("outcome") == "succeeded" else "FAILED"
+            stats = collector.summary().get(f"phase.{data['phase']}", {})
+            p95 = f"  p95 {stats['p95'] / 1000:.2f} s" if stats.get("count") else ""
+            self.console.print(f"  {data['phase']:30} {mark:6} {data['duration_s']:8.2f} s{p95}"
+                               + (f"  {data['error']}" if data.get("error") else ""), markup=False)
+        elif event.type == "alert":
+            self.console.print(f"  alert {data['rule']}: {data['message']}", markup=False)
+        elif event.type in ("fault_injected", "fault_rolled_back"):
+            self.console.print(f"  {event.type.replace('_', ' ')}: {data.get('scenario')} "
+                               f"{data.get('target') or data.get('message') or ''}", markup=False)
+        elif event.type == "cycle_end":
+            outcome = "succeeded" if data["success"] else "failed"
+            self.console.print(f"  cycle {outcome} in {data['duration_s']:.2f} s")
+
+    def closing(self, collector: HdrCollector, *, successes: int, cycles: int, run_dir: str) -> None:
+        table = Table(title=f"{successes}/{cycles} cycles succeeded" + (
+            f" ({100 * successes / cycles:.0f} %)" if cycles else ""))
+        for column in ("phase", "count", "p50 (s)", "p95 (s)", "p99 (s)", "max (s)"):
+            table.add_column(column, justify="left" if column == "phase" else "right")
+        summary = collector.summary()
+        for name, stats in summary.items():
+            if not stats.get("count") or not (name.startswith("phase.") or name in ("cycle", "cluster.reconnect")):
+                continue
+            table.add_row(name.removeprefix("phase."), str(int(stats["count"])),
+                          *(f"{stats[k] / 1000:.3f}" for k in ("p50", "p95", "p99", "max")))
+        self.console.print(table)
+        self.console.print(f"artifacts: {run_dir}")

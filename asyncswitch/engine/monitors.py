@@ -1,0 +1,220 @@
+"""Watch-based monitors: one task per watched kind per hub, feeding the engine's event bus.
+
+Each monitor runs a resilient watch (asyncswitch.kube.watch), publishes what it sees, records
+its own health (events, last event, gaps, relists) and feeds the alert rules. Alerts are
+raised once per episode; time-in-state thresholds are timers armed and disarmed by events,
+never polls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..kube import (
+    ACM_RESTORES,
+    BACKUP_SCHEDULES,
+    DEPLOYMENTS,
+    MANAGED_CLUSTERS,
+    PODS,
+    STATEFUL_SETS,
+    VELERO_BACKUPS,
+    VELERO_RESTORES,
+    Hub,
+    Resource,
+    WatchDriver,
+    watch,
+)
+from ..kube.events import Gap, WatchEvent
+from ..switchover.facts import condition_status, phase
+from ..switchover.names import AVAILABLE, BACKUP_NAMESPACE, LOCAL_CLUSTER, OBSERVABILITY_NAMESPACE
+
+__all__ = ["AlertThresholds", "MonitorHealth", "Monitors"]
+
+# (resource, namespace) watched on each hub.
+WATCHED: tuple[tuple[Resource, str | None], ...] = (
+    (MANAGED_CLUSTERS, None), (ACM_RESTORES, BACKUP_NAMESPACE), (BACKUP_SCHEDULES, BACKUP_NAMESPACE),
+    (VELERO_BACKUPS, BACKUP_NAMESPACE), (VELERO_RESTORES, BACKUP_NAMESPACE),
+    (DEPLOYMENTS, OBSERVABILITY_NAMESPACE), (STATEFUL_SETS, OBSERVABILITY_NAMESPACE), (PODS, OBSERVABILITY_NAMESPACE),
+)
+
+
+@dataclass(frozen=True)
+class AlertThresholds:
+    """Time-in-state thresholds, in seconds (domain facts §4.3)."""
+
+    cluster_unavailable: float = 300.0
+    backup_failed: float = 600.0
+    restore_stalled: float = 900.0
+
+
+@dataclass
+class MonitorHealth:
+    """What one monitor knows about itself."""
+
+    name: str
+    events: int = 0
+    last_event_wall: float | None = None
+    gaps: list[Gap] = field(default_factory=list)
+    relists: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "events": self.events, "last_event": self.last_event_wall,
+                "relists": self.relists, "gaps": [{"reason": g.reason, "duration_s": g.duration,
+                                                   "started": g.started_wall} for g in self.gaps]}
+
+
+Publish = Callable[[str, dict[str, Any]], None]
+
+
+class Monitors:
+    """All monitors of one cycle, and the alert rules they feed."""
+
+    def __init__(self, hubs: dict[str, Hub], *, publish: Publish, thresholds: AlertThresholds,
+                 new_hub: str, activation_started: Callable[[], float | None]) -> None:
+        self.hubs = hubs
+        self.publish = publish
+        self.thresholds = thresholds
+        self.new_hub = new_hub
+        self._activation_started = activation_started
+        self.health: dict[str, MonitorHealth] = {}
+        self._timers: dict[tuple[str, str, str], asyncio.TimerHandle] = {}
+        self._raised: set[tuple[str, str, str]] = set()
+        self._reconnected: set[str] = set()
+        self._enabled_schedules: dict[str, set[str]] = {name: set() for name in hubs}
+        self._objects: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def run(self, *, task_group: asyncio.TaskGroup) -> None:
+        """Start one task per watched kind per hub; returns once every first list has arrived."""
+        ready: list[asyncio.Event] = []
+        for hub in self.hubs.values():
+            for resource, namespace in WATCHED:
+                event = asyncio.Event()
+                ready.append(event)
+                self._tasks.append(task_group.create_task(self._watch(hub, resource, namespace, event),
+                                                          name=f"monitor:{resource.plural}@{hub.name}"))
+        for event in ready:
+            await event.wait()
+
+    def close(self) -> None:
+        """Stop every monitor task and disarm every threshold timer."""
+        for handle in self._timers.values():
+            handle.cancel()
+        self._timers.clear()
+        for task in self._tasks:
+            task.cancel()
+
+    async def _watch(self, hub: Hub, resource: Resource, namespace: str | None, ready: asyncio.Event) -> None:
+        name = f"{resource.plural}@{hub.name}"
+        health = self.health[name] = MonitorHealth(name)
+
+        def on_gap(gap: Gap) -> None:
+            health.gaps.append(gap)
+            self.alert("watch_gap", hub.name, name,
+                       f"the {name} watch was blind for {gap.duration:.3f} s ({gap.reason})")
+
+        driver = WatchDriver(clock=asyncio.get_running_loop().time, hub=hub.name, resource=resource.key, on_gap=on_gap)
+        objects = self._objects.setdefault((hub.name, resource.key), {})
+        try:
+            async with contextlib.aclosing(watch(hub, resource, namespace=namespace, driver=driver)) as events:
+                async for event in events:
+                    health.events += 1
+                    health.last_event_wall = event.received_wall
+                    health.relists = driver.lists - 1
+                    if event.type == "SYNC":
+                        ready.set()
+                        continue
+                    key = event.name
+                    if event.type == "DELETED":
+                        objects.pop(key, None)
+                    else:
+                        objects[key] = event.object
+                    self._observe(hub.name, resource, event)
+        finally:
+            ready.set()
+
+    # -- rules -------------------------------------------------------------------------------
+
+    def _observe(self, hub: str, resource: Resource, event: WatchEvent) -> None:
+        obj = event.object
+        if resource is MANAGED_CLUSTERS:
+            self._cluster(hub, event)
+        elif resource is BACKUP_SCHEDULES:
+            self._schedule(hub, event)
+        elif resource is ACM_RESTORES:
+            self._threshold(hub, "restore_stalled", event.name,
+                            active=event.type != "DELETED" and phase(obj) not in (
+                                "Enabled", "Finished", "FinishedWithErrors", "Error", "Completed"),
+                            seconds=self.thresholds.restore_stalled,
+                            message=f"Restore {event.name} on {hub} has been {phase(obj) or 'new'}")
+        elif resource is VELERO_BACKUPS:
+            self._threshold(hub, "backup_failed", event.name,
+                            active=event.type != "DELETED" and phase(obj) in ("Failed", "PartiallyFailed"),
+                            seconds=0.0, message=f"Velero backup {event.name} on {hub} is {phase(obj)}")
+        if resource in (MANAGED_CLUSTERS, ACM_RESTORES, BACKUP_SCHEDULES, VELERO_BACKUPS, VELERO_RESTORES):
+            self.publish("watch_event", {"hub": hub, "kind": resource.kind, "name": event.name,
+                                         "event": event.type, "phase": phase(obj) or None,
+                                         "received_monotonic": event.received_monotonic})
+
+    def _cluster(self, hub: str, event: WatchEvent) -> None:
+        name = event.name
+        if name == LOCAL_CLUSTER:
+            return
+        available = event.type != "DELETED" and condition_status(event.object, AVAILABLE) == "True"
+        started = self._activation_started()
+        if hub == self.new_hub and available and started is not None and name not in self._reconnected:
+            self._reconnected.add(name)
+            self.publish("cluster_reconnected", {"hub": hub, "cluster": name,
+                                                 "seconds": max(0.0, event.received_monotonic - started)})
+        # Unavailable on the hub that manages the fleet now: after the activation that is the new hub.
+        watching = hub == self.new_hub if started is not None else hub != self.new_hub
+        self._threshold(hub, "cluster_unavailable", name,
+                        active=watching and event.type != "DELETED" and not available,
+                        seconds=self.thresholds.cluster_unavailable,
+                        message=f"managed cluster {name} on {hub} has not been Available")
+
+    def _schedule(self, hub: str, event: WatchEvent) -> None:
+        obj = event.object
+        if event.type != "DELETED" and phase(obj) == "BackupCollision":
+            self.alert("backup_collision", hub, event.name,
+                       f"BackupSchedule {event.name} on {hub} is BackupCollision: "
+                       f"{(obj.get('status') or {}).get('lastMessage', '')}")
+        else:
+            self._raised.discard(("backup_collision", hub, event.name))
+        enabled = event.type != "DELETED" and not (obj.get("spec") or {}).get("paused") and phase(obj) == "Enabled"
+        (self._enabled_schedules[hub].add if enabled else self._enabled_schedules[hub].discard)(event.name)
+        both = all(self._enabled_schedules.values())
+        if both:
+            self.alert("two_enabled_schedules", "both", "backupschedules",
+                       "BackupSchedules are enabled on both hubs: both write to the shared storage")
+        else:
+            self._raised.discard(("two_enabled_schedules", "both", "backupschedules"))
+
+    def _threshold(self, hub: str, rule: str, name: str, *, active: bool, seconds: float, message: str) -> None:
+        key = (rule, hub, name)
+        if not active:
+            handle = self._timers.pop(key, None)
+            if handle is not None:
+                handle.cancel()
+            self._raised.discard(key)
+            return
+        if key in self._timers or key in self._raised:
+            return
+        loop = asyncio.get_running_loop()
+        self._timers[key] = loop.call_later(seconds, self._expire, key, f"{message} for {seconds:g} s")
+
+    def _expire(self, key: tuple[str, str, str], message: str) -> None:
+        self._timers.pop(key, None)
+        self.alert(key[0], key[1], key[2], message)
+
+    def alert(self, rule: str, hub: str, resource: str, message: str) -> None:
+        """Raise an alert once per episode."""
+        key = (rule, hub, resource)
+        if key in self._raised:
+            return
+        self._raised.add(key)
+        self.publish("alert", {"rule": rule, "hub": hub, "resource": resource, "message": message})

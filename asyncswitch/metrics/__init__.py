@@ -1,0 +1,8 @@
+"""Metrics and artifacts: the HDR collector, the metrics.jsonl writer, manifest and summary."""
+
+from .artifacts import new_run_id, write_json_atomic, write_manifest, write_summary
+from .histograms import HdrCollector, new_histogram, percentiles
+from .jsonl import JsonlWriter, repair_jsonl
+
+__all__ = ["HdrCollector", "JsonlWriter", "new_histogram", "new_run_id", "percentiles", "repair_jsonl",
+           "write_json_atomic", "write_manifest", "write_summary"]

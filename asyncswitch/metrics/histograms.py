@@ -1,0 +1,90 @@
+"""The HDR collector: latency histograms per phase, per cycle, per reconnecting cluster.
+
+Values are recorded in milliseconds (1 ms to 7 days, 3 significant digits). Histograms are
+written encoded (HdrHistogram's compressed base64 form), so they merge across cycles,
+resumed runs and whole runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+
+from hdrh.histogram import HdrHistogram
+
+from ..engine.events import EngineEvent
+
+__all__ = ["HdrCollector", "new_histogram", "percentiles"]
+
+_MAX_MS = 7 * 24 * 3600 * 1000
+PERCENTILES = (50.0, 90.0, 95.0, 99.0)
+
+
+def new_histogram() -> HdrHistogram:
+    return HdrHistogram(1, _MAX_MS, 3)
+
+
+def percentiles(histogram: HdrHistogram) -> dict[str, float]:
+    """p50/p90/p95/p99, min, max and count, in milliseconds."""
+    if histogram.get_total_count() == 0:
+        return {"count": 0}
+    out = {f"p{p:g}": float(histogram.get_value_at_percentile(p)) for p in PERCENTILES}
+    out.update(count=histogram.get_total_count(), min=float(histogram.get_min_value()),
+               max=float(histogram.get_max_value()), mean=float(histogram.get_mean_value()))
+    return out
+
+
+class HdrCollector:
+    """Consumes engine events and keeps one histogram per measured thing."""
+
+    def __init__(self, queue: asyncio.Queue[EngineEvent | None] | None = None, *,
+                 on_update: Callable[[HdrCollector], None] | None = None) -> None:
+        self.queue = queue
+        self.on_update = on_update
+        self.histograms: dict[str, HdrHistogram] = {}
+
+    def record(self, name: str, milliseconds: float) -> None:
+        histogram = self.histograms.get(name)
+        if histogram is None:
+            histogram = self.histograms[name] = new_histogram()
+        histogram.record_value(max(1, min(_MAX_MS, round(milliseconds))))
+
+    def consume(self, event: EngineEvent) -> None:
+        data = event.data
+        if event.type == "phase_result" and data.get("outcome") == "succeeded":
+            self.record(f"phase.{data['phase']}", data["duration_s"] * 1000)
+        elif event.type == "cycle_end":
+            self.record("cycle", data["duration_s"] * 1000)
+            if data.get("success"):
+                self.record("cycle.succeeded", data["duration_s"] * 1000)
+        elif event.type == "cluster_reconnected":
+            self.record("cluster.reconnect", data["seconds"] * 1000)
+        elif event.type == "wait" and data.get("event") == "satisfied":
+            self.record("wait", float(data.get("waited") or 0.0) * 1000)
+        else:
+            return
+        if self.on_update is not None:
+            self.on_update(self)
+
+    async def run(self) -> None:
+        assert self.queue is not None
+        while (event := await self.queue.get()) is not None:
+            self.consume(event)
+
+    def summary(self) -> dict[str, dict[str, float]]:
+        return {name: percentiles(h) for name, h in sorted(self.histograms.items())}
+
+    def save(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        for name, histogram in self.histograms.items():
+            tmp = directory / f".{name}.hdr.tmp"
+            tmp.write_bytes(histogram.encode())
+            tmp.replace(directory / f"{name}.hdr")
+
+    def load(self, directory: Path) -> None:
+        """Continue from saved histograms (a resumed run)."""
+        for path in sorted(directory.glob("*.hdr")):
+            histogram = new_histogram()
+            histogram.decode_and_add(path.read_bytes())
+            self.histograms[path.name[: -len(".hdr")]] = histogram

@@ -1,0 +1,76 @@
+"""metrics.jsonl: one writer task, batched writes, flushed and fsynced at each cycle end.
+
+A crash loses at most the records since the last cycle end; every line on disk is a whole
+JSON object (lines are written whole and a torn last line is dropped on resume).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from pathlib import Path
+from typing import IO, Any
+
+from ..engine.events import EngineEvent
+
+__all__ = ["JsonlWriter", "repair_jsonl"]
+
+_DURABLE = frozenset({"cycle_end", "run_end"})
+
+
+def repair_jsonl(path: Path) -> int:
+    """Drop a torn last line (from a crash mid-write); returns how many bytes were cut."""
+    if not path.exists():
+        return 0
+    data = path.read_bytes()
+    if not data or data.endswith(b"\n"):
+        return 0
+    keep = data.rfind(b"\n") + 1
+    with path.open("r+b") as fh:
+        fh.truncate(keep)
+    return len(data) - keep
+
+
+class JsonlWriter:
+    """Consumes engine events from a queue and appends them to metrics.jsonl."""
+
+    def __init__(self, path: Path, queue: asyncio.Queue[EngineEvent | None]) -> None:
+        self.path = path
+        self.queue = queue
+        self.lines = 0
+
+    async def run(self) -> None:
+        fh = await asyncio.to_thread(self._open)
+        try:
+            while True:
+                event = await self.queue.get()
+                batch: list[EngineEvent | None] = [event]
+                while not self.queue.empty():  # drain what is already queued: one write per batch
+                    batch.append(self.queue.get_nowait())
+                done = any(e is None for e in batch)
+                events = [e for e in batch if e is not None]
+                payload = "".join(json.dumps(e.to_record(), default=_default) + "\n" for e in events)
+                durable = any(e.type in _DURABLE for e in events) or done
+                await asyncio.to_thread(self._write, fh, payload, durable)
+                self.lines += len(events)
+                if done:
+                    return
+        finally:
+            await asyncio.to_thread(fh.close)
+
+    def _open(self) -> IO[str]:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        repair_jsonl(self.path)
+        return self.path.open("a", encoding="utf-8")
+
+    @staticmethod
+    def _write(fh: IO[str], payload: str, durable: bool) -> None:
+        fh.write(payload)
+        if durable:
+            fh.flush()
+            os.fsync(fh.fileno())
+
+
+def _default(value: Any) -> Any:
+    return str(value)
