@@ -24,7 +24,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from .errors import AlreadyExists, BadRequest, Conflict, Expired, Forbidden, Invalid, NotFound
 from .patching import apply_patch, check_patch_type
@@ -100,8 +100,9 @@ class ListResult:
     remaining: int | None
 
 
-@dataclass(frozen=True)
-class _ObjectKey:
+class _ObjectKey(NamedTuple):
+    """(namespace or "", name): hashable, and ordered the way lists return objects."""
+
     namespace: str
     name: str
 
@@ -206,7 +207,7 @@ class _TypeState:
     expired_rv: int = 0
     """Events at or below this resourceVersion are gone from history (410 for a watch from before it)."""
     watches: set[Watch] = field(default_factory=set)
-    order: builtins.list[tuple[str, str]] = field(default_factory=list)
+    order: builtins.list[_ObjectKey] = field(default_factory=list)
     """(namespace, name) of every object, kept sorted: lists walk it instead of sorting per request."""
 
 
@@ -402,26 +403,26 @@ class Store:
             list_rv = token_rv
         exact = fields.exact_name()
         if exact is not None:
-            order: Iterable[tuple[str, str]] = sorted(
-                (k.namespace, k.name) for k in state.objects if k.name == exact)
+            order: Iterable[_ObjectKey] = sorted(k for k in state.objects if k.name == exact)
         else:
-            first = bisect.bisect_right(state.order, start) if start is not None else 0
+            first = bisect.bisect_right(state.order, _ObjectKey(*start)) if start is not None else 0
             order = itertools.islice(state.order, first, None)
         objects = state.objects
         selected: builtins.list[StoredObject] = []
         last: tuple[str, str] | None = None
         remaining = 0
-        for ns, name in order:
-            if (namespace is not None and ns != namespace) or (start is not None and (ns, name) <= start):
+        unfiltered = not labels.requirements and not fields.terms
+        for key in order:
+            if (namespace is not None and key.namespace != namespace) or (start is not None and key <= start):
                 continue
-            stored = objects[_ObjectKey(ns, name)]
-            if not (labels.matches(stored.obj) and fields.matches(stored.obj)):
+            stored = objects[key]
+            if not unfiltered and not (labels.matches(stored.obj) and fields.matches(stored.obj)):
                 continue
             if limit and limit > 0 and len(selected) >= limit:
                 remaining += 1  # counted for remainingItemCount, not returned
                 continue
             selected.append(stored)
-            last = (ns, name)
+            last = key
         if remaining and last is not None:
             return ListResult(selected, list_rv, _encode_continue(list_rv, last), remaining)
         return ListResult(selected, list_rv, "", None)
@@ -707,7 +708,7 @@ class Store:
         state = self._state(rtype)
         key = _ObjectKey(obj["metadata"].get("namespace") or "", obj["metadata"]["name"])
         if key not in state.objects:
-            bisect.insort(state.order, (key.namespace, key.name))
+            bisect.insort(state.order, key)
         state.objects[key] = stored
         self._publish(state, WatchEvent(kind, stored, previous))
         return stored
@@ -717,8 +718,8 @@ class Store:
         meta = obj["metadata"]
         key = _ObjectKey(meta.get("namespace") or "", meta["name"])
         if state.objects.pop(key, None) is not None:
-            index = bisect.bisect_left(state.order, (key.namespace, key.name))
-            if index < len(state.order) and state.order[index] == (key.namespace, key.name):
+            index = bisect.bisect_left(state.order, key)
+            if index < len(state.order) and state.order[index] == key:
                 del state.order[index]
         rv = self._next_rv()
         final = {**obj, "metadata": {**meta, "resourceVersion": str(rv)}}
