@@ -27,6 +27,9 @@ class TimingProfile:
     """Relative spread of each duration (0.2 = ±20 %), drawn from the seeded generator."""
     min_cron_period: float = 0.5
     """Real seconds: the shortest gap between two scheduled backups, whatever the cron says."""
+    min_policy_delay: float = 1.0
+    """Real seconds: the shortest deliberate delay of an operator (the observability operator's scale
+    revert), so that even the instant profile keeps "a while later" after the change it undoes."""
     # Published-figure model, simulated seconds.
     backup_items_per_second: float = 275.0
     restore_items_per_second: float = 53.0
