@@ -33,6 +33,10 @@ __all__ = ["ApiServer", "Principal"]
 
 READ_VERBS = frozenset({"get", "list", "watch"})
 _TRUE = ("true", "1", "True")
+_REASONS = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 405: "MethodNotAllowed",
+            409: "Conflict", 410: "Gone", 415: "UnsupportedMediaType", 422: "Invalid", 429: "TooManyRequests",
+            500: "InternalError", 503: "ServiceUnavailable", 504: "Timeout"}
+"""The Status reason a real API server gives with each code (used for injected faults)."""
 _STALL_POLL = 0.05
 """Seconds between checks of a stalled watch for the end of its stall."""
 
@@ -219,8 +223,7 @@ class ApiServer:
             await asyncio.sleep(decision.latency)
         if decision.status is not None:
             headers = {"Retry-After": str(decision.retry_after)} if decision.retry_after is not None else None
-            reason = {429: "TooManyRequests", 503: "ServiceUnavailable", 504: "Timeout"}.get(
-                decision.status, "InternalError")
+            reason = _REASONS.get(decision.status, "InternalError" if decision.status >= 500 else "BadRequest")
             raise ApiError(f"injected fault {decision.rule_id}: {reason}", code=decision.status, reason=reason,
                            details={"retryAfterSeconds": decision.retry_after} if decision.retry_after else None,
                            headers=headers)

@@ -94,7 +94,13 @@ async def run_activation(ctx: SwitchoverContext) -> None:
             if spec.get("veleroManagedClustersBackupName") != "latest":
                 await ctx.patch(hub, ACM_RESTORES, name, {"spec": {"veleroManagedClustersBackupName": "latest"}},
                                 BACKUP_NAMESPACE)
-        await ctx.step("activate_managed_clusters", activate_by_patch)
+
+        async def still_activated() -> bool:
+            # A Restore replaced since (a repair after a failed activation, GitOps) must be activated again.
+            name = ctx.facts.get("activation_restore")
+            restore = await hub.get(ACM_RESTORES, str(name), BACKUP_NAMESPACE) if name else None
+            return ((restore or {}).get("spec") or {}).get("veleroManagedClustersBackupName") == "latest"
+        await ctx.step("activate_managed_clusters", activate_by_patch, verify=still_activated)
     else:
         target = ACTIVATION_RESTORE if passive else FULL_RESTORE
 
@@ -108,7 +114,11 @@ async def run_activation(ctx: SwitchoverContext) -> None:
                         restore_body(target, managed_clusters="latest", credentials="latest", resources="latest"))
                 await ctx.create(hub, ACM_RESTORES, body, BACKUP_NAMESPACE)
             await ctx.remember(activation_restore=target, stale_mc_restore="")
-        await ctx.step("activate_managed_clusters" if passive else "create_full_restore", activate_by_restore)
+
+        async def still_there() -> bool:
+            return await hub.get(ACM_RESTORES, target, BACKUP_NAMESPACE) is not None
+        await ctx.step("activate_managed_clusters" if passive else "create_full_restore", activate_by_restore,
+                       verify=still_there)
 
     if options.dry_run:
         return

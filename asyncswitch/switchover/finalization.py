@@ -57,8 +57,11 @@ async def run_finalization(ctx: SwitchoverContext) -> None:
             await ctx.remember(old_schedule_uids=[s["metadata"].get("uid") for s in found])
         old_uids = set(ctx.facts["old_schedule_uids"])
         ours = [s for s in found if s["metadata"].get("uid") not in old_uids]
-        if ours:  # created by this step before a crash: keep it
-            await ctx.remember(new_schedule_uid=ours[0]["metadata"]["uid"], schedule_enabled_at=time.time(),
+        if ours:  # created by this step before a crash: keep it, enabled when it was created (not now,
+            # which would take its first backup for an old one and wait a whole cron period for the next)
+            created_at = parse_time(ours[0]["metadata"].get("creationTimestamp"))
+            await ctx.remember(new_schedule_uid=ours[0]["metadata"]["uid"],
+                               schedule_enabled_at=created_at or time.time(),
                                schedule_cron=(ours[0].get("spec") or {}).get("veleroSchedule", ""))
             return
         spec: dict[str, Any] = {}

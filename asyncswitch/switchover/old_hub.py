@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from ..kube import ACM_RESTORES, MANAGED_CLUSTERS, MULTICLUSTER_HUBS, MULTICLUSTER_OBSERVABILITIES, PODS, WaitTimeout
 from .activation import restore_body
 from .context import SwitchoverContext
@@ -39,8 +42,10 @@ async def _make_passive(ctx: SwitchoverContext) -> None:
 async def _decommission(ctx: SwitchoverContext) -> None:
     hub = ctx.primary
     timeouts = ctx.options.timeouts
+    # Objects already on their way out (a resumed run) are not deleted again: only waited for.
     for mco in (await hub.list(MULTICLUSTER_OBSERVABILITIES)).items:
-        await ctx.delete(hub, MULTICLUSTER_OBSERVABILITIES, mco["metadata"]["name"])
+        if not _deleting(mco):
+            await ctx.delete(hub, MULTICLUSTER_OBSERVABILITIES, mco["metadata"]["name"])
     if not ctx.options.dry_run and (await hub.list(PODS, OBSERVABILITY_NAMESPACE)).items:
         try:
             await ctx.wait(hub, PODS, lambda pods: not pods, namespace=OBSERVABILITY_NAMESPACE,
@@ -48,14 +53,20 @@ async def _decommission(ctx: SwitchoverContext) -> None:
         except WaitTimeout as exc:  # leftover pods are a warning, not a failure
             ctx.warn(str(exc))
     clusters = managed_clusters({c["metadata"]["name"]: c for c in (await hub.list(MANAGED_CLUSTERS)).items})
-    for name in clusters:
-        await ctx.delete(hub, MANAGED_CLUSTERS, name)
+    for name, cluster in clusters.items():
+        if not _deleting(cluster):
+            await ctx.delete(hub, MANAGED_CLUSTERS, name)
     if ctx.options.dry_run:
         return
     await ctx.wait(hub, MANAGED_CLUSTERS,
                    lambda cs: all(c["metadata"]["name"] == LOCAL_CLUSTER for c in cs.values()),
                    timeout=timeouts.cluster_deletion, description="managed clusters gone from the old hub")
     for mch in (await hub.list(MULTICLUSTER_HUBS, ACM_NAMESPACE)).items:
-        await ctx.delete(hub, MULTICLUSTER_HUBS, mch["metadata"]["name"], ACM_NAMESPACE)
+        if not _deleting(mch):
+            await ctx.delete(hub, MULTICLUSTER_HUBS, mch["metadata"]["name"], ACM_NAMESPACE)
     await ctx.wait(hub, MULTICLUSTER_HUBS, lambda hubs: not hubs, namespace=ACM_NAMESPACE,
                    timeout=timeouts.mch_deletion, description="MultiClusterHub gone from the old hub")
+
+
+def _deleting(obj: Mapping[str, Any]) -> bool:
+    return bool((obj.get("metadata") or {}).get("deletionTimestamp"))

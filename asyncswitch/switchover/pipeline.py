@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import structlog
+
 from ..errors import AsyncswitchError
 from ..kube import Hub, HubApiError, WaitTimeout
 from .activation import run_activation
@@ -89,7 +91,8 @@ async def run_switchover(
         result = ctx.result = PhaseResult(phase.value, started_m, started_w)
         ctx.emit("phase_started", phase.value)
         try:
-            await _PHASES[phase](ctx)
+            with structlog.contextvars.bound_contextvars(phase=phase.value):
+                await _PHASES[phase](ctx)
         except (AsyncswitchError, TimeoutError) as exc:
             error = _describe(exc, phase)
             result.outcome, result.error = "failed", error

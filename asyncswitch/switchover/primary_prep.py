@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..kube import BACKUP_SCHEDULES, MANAGED_CLUSTERS, PODS, STATEFUL_SETS, HubApiError
+from ..kube import BACKUP_SCHEDULES, MANAGED_CLUSTERS, PODS, STATEFUL_SETS, HubApiError, WaitTimeout
 from .context import SwitchoverContext
 from .names import BACKUP_NAMESPACE, DISABLE_AUTO_IMPORT, LOCAL_CLUSTER, OBSERVABILITY_NAMESPACE, THANOS_COMPACT
 
@@ -64,8 +64,11 @@ async def run_primary_prep(ctx: SwitchoverContext) -> None:
                 return
             if ctx.options.dry_run:
                 return
-            await ctx.wait(hub, PODS, lambda pods: not pods, namespace=OBSERVABILITY_NAMESPACE,
-                           label_selector="app.kubernetes.io/name=thanos-compact",
-                           timeout=ctx.options.timeouts.pods, description="thanos-compact pods gone")
+            try:
+                await ctx.wait(hub, PODS, lambda pods: not pods, namespace=OBSERVABILITY_NAMESPACE,
+                               label_selector="app.kubernetes.io/name=thanos-compact",
+                               timeout=ctx.options.timeouts.pods, description="thanos-compact pods gone")
+            except WaitTimeout as exc:  # the observability operator may scale it back: a warning, as in the runbook
+                ctx.warn(str(exc))
 
         await ctx.step("scale_down_thanos", scale_down_compactor)

@@ -58,6 +58,20 @@ async def test_an_error_rate_of_one_fails_every_matching_request_with_the_rule_s
     assert hub.faults.fired(rule_id) == 3
 
 
+@pytest.mark.parametrize(("status", "reason"), [(403, "Forbidden"), (404, "NotFound"), (409, "Conflict"),
+                                                (500, "InternalError"), (504, "Timeout")])
+async def test_an_injected_fault_carries_the_reason_a_real_server_gives_its_code(
+    hub: ApiServer, core: client.CoreV1Api, status: int, reason: str
+) -> None:
+    await make(core, "a")
+    hub.faults.add(FaultRule(verb="get", resource="configmaps", error_rate=1.0, status=status))
+
+    with pytest.raises(ApiException) as caught:
+        await core.read_namespaced_config_map("a", "default")
+
+    assert_status(caught.value, status, reason)
+
+
 async def test_a_rule_for_one_name_in_one_namespace_spares_the_others(hub: ApiServer, core: client.CoreV1Api) -> None:
     await make(core, "a")
     await make(core, "b")
