@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -22,7 +23,7 @@ from .config import RunConfig
 from .display import Display
 from .engine import CycleLoop, EngineEvent, EventBus, RunState
 from .errors import ConfigError
-from .metrics import HdrCollector, JsonlWriter, new_run_id, write_manifest, write_summary
+from .metrics import HdrCollector, JsonlWriter, new_run_id, read_records, write_manifest, write_summary
 
 __all__ = ["Engine", "RunResult", "SupportsKubeconfig"]
 
@@ -74,6 +75,7 @@ class Engine:
         self._tg: asyncio.TaskGroup | None = None
         self._consumers: list[asyncio.Task[None]] = []
         self._interrupted = False
+        self._result: RunResult | None = None
         self._summary: dict[str, Any] = {}
         self._log = structlog.get_logger("asyncswitch.engine")
 
@@ -90,6 +92,10 @@ class Engine:
             self.run_id = state.run_id
             state.finished, state.stop_reason = False, None
             self.collector.load(self.run_dir / "histograms")
+            # The summary covers the whole run, not only this process's part of it.
+            self.cycle_results = await asyncio.to_thread(_ended_cycles, self.run_dir, state.next_cycle)
+            self.alerts = [_without_envelope(r) for r in await asyncio.to_thread(
+                read_records, self.run_dir / "metrics.jsonl", ("alert",))]
         else:
             self.run_id = new_run_id()
             self.run_dir = config.output_dir / self.run_id
@@ -147,11 +153,14 @@ class Engine:
                 write_summary, self.run_dir, run_id=self.run_id, state=_state_dict(self._state),
                 histograms=self.collector.summary(), alerts=self.alerts, cycles=self.cycle_results,
                 interrupted=interrupted)
+        if self._result is not None:
+            self._result.summary, self._result.interrupted = self._summary, interrupted
         structlog.contextvars.unbind_contextvars("run_id")
 
     # -- running -----------------------------------------------------------------------------
 
     async def run(self) -> RunResult:
+        """Run the cycles; the result's ``summary`` is filled in when the ``async with`` block exits."""
         assert self._loop is not None
         assert self._state is not None
         try:
@@ -159,18 +168,22 @@ class Engine:
         except asyncio.CancelledError:
             self._interrupted = True
             raise
-        return RunResult(self.run_id, self.run_dir, state.successes + state.failures, state.successes,
-                         state.failures, state.stop_reason)
+        self._result = RunResult(self.run_id, self.run_dir, state.successes + state.failures, state.successes,
+                                 state.failures, state.stop_reason)
+        return self._result
 
     def request_stop(self) -> None:
         """Start no new cycle; the one in flight finishes."""
         if self._loop is not None:
             self._loop.request_stop()
 
-    async def events(self) -> AsyncIterator[EngineEvent]:
-        """Every engine event from now on, until the run ends."""
-        async for event in self.bus.stream():
-            yield event
+    def events(self) -> AsyncGenerator[EngineEvent, None]:
+        """Every engine event from this call on, until the run ends.
+
+        Subscribes at the call, not at the first iteration: call it before ``engine.run()`` and
+        iterate in another task (under ``contextlib.aclosing``), and no event of the first cycle is missed.
+        """
+        return self.bus.stream()
 
     async def _collect(self, queue: asyncio.Queue[EngineEvent | None]) -> None:
         while (event := await queue.get()) is not None:
@@ -185,3 +198,22 @@ class Engine:
 
 def _state_dict(state: RunState) -> dict[str, Any]:
     return asdict(state)
+
+
+_CYCLE_RESULT_KEYS = ("cycle_id", "cycle", "success", "moved_fleet", "duration_s", "error", "primary", "secondary")
+
+
+def _ended_cycles(run_dir: Path, next_cycle: int) -> list[dict[str, Any]]:
+    """The cycles an earlier process of this run ended, from their result.json (written before the
+    run state counts a cycle, so every counted cycle has one)."""
+    ended: list[dict[str, Any]] = []
+    for number in range(1, next_cycle):
+        path = run_dir / "cycles" / f"cycle-{number:04d}" / "result.json"
+        with contextlib.suppress(OSError, ValueError):
+            result = json.loads(path.read_text())
+            ended.append({key: result.get(key) for key in _CYCLE_RESULT_KEYS})
+    return ended
+
+
+def _without_envelope(record: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in record.items() if key not in ("type", "ts", "run_id")}

@@ -151,7 +151,9 @@ class CycleLoop:
         cycle_id = f"cycle-{number:04d}"
         cycle_dir = self.run_dir / "cycles" / cycle_id
         cycle_dir.mkdir(parents=True, exist_ok=True)
-        resuming = state.in_flight == cycle_id
+        # Resume the cycle from its state file; with none (killed before the pipeline wrote it, or
+        # removed because the hubs are new) the cycle starts over.
+        resuming = state.in_flight == cycle_id and (cycle_dir / "state.json").exists()
         state.in_flight = cycle_id
         self._save()
         primary, secondary = state.primary, state.secondary
@@ -162,6 +164,7 @@ class CycleLoop:
                                     min_managed_clusters=config.min_managed_clusters, timeouts=config.timeouts)
         activation_started: list[float] = []
         events: asyncio.Queue[SwitchoverEvent | None] = asyncio.Queue()
+        injectors: list[asyncio.Task[None]] = []
         async with Hub.connect(self.kubeconfig, primary) as old, Hub.connect(self.kubeconfig, secondary) as new:
             monitors = Monitors({old.name: old, new.name: new},
                                 publish=lambda kind, data: self.publish(kind, cycle_id, **data),
@@ -170,7 +173,7 @@ class CycleLoop:
             async with asyncio.TaskGroup() as tg:
                 try:
                     await monitors.run(task_group=tg)
-                    tg.create_task(self._forward(events, cycle_id, activation_started, tg, new, old),
+                    tg.create_task(self._forward(events, cycle_id, activation_started, tg, new, old, injectors),
                                    name=f"forwarder:{cycle_id}")
                     report = await run_switchover(
                         primary=old, secondary=new, options=options, state_path=cycle_dir / "state.json",
@@ -178,6 +181,10 @@ class CycleLoop:
                 finally:
                     events.put_nowait(None)
                     monitors.close()
+                    # The switchover is over: a fault still held is rolled back now (shielded), so its
+                    # hold does not stretch the cycle's measured duration or outlive the monitors.
+                    for injector in injectors:
+                        injector.cancel()
         duration = time.monotonic() - started_m
         phases = [r.to_json() for r in report.results]
         activated = any(r.phase == "activation" and r.outcome == "succeeded" for r in report.results)
@@ -194,11 +201,14 @@ class CycleLoop:
         return outcome
 
     async def _forward(self, events: asyncio.Queue[SwitchoverEvent | None], cycle_id: str,
-                       activation_started: list[float], tg: asyncio.TaskGroup, new: Hub, old: Hub) -> None:
+                       activation_started: list[float], tg: asyncio.TaskGroup, new: Hub, old: Hub,
+                       injectors: list[asyncio.Task[None]]) -> None:
         """Pipeline events → engine events; starts the fault injector at its phase."""
         injected = False
+        phase_started: dict[str, float] = {}
         while (event := await events.get()) is not None:
             if event.kind == "phase_started":
+                phase_started[event.phase] = event.monotonic
                 if event.phase == "activation" and not activation_started:
                     activation_started.append(event.monotonic)
                 self.publish("phase_start", cycle_id, phase=event.phase)
@@ -207,12 +217,18 @@ class CycleLoop:
                     injected = True
                     injector = FaultInjector(scenario=self.config.inject_failure, new_hub=new, old_hub=old,
                                              hold=self.config.fault_hold, rng=self.rng,
-                                             publish=lambda kind, data: self.publish(kind, cycle_id, **data))
-                    tg.create_task(injector.run(), name=f"injector:{cycle_id}")
+                                             publish=lambda kind, data: self.publish(kind, cycle_id, **data),
+                                             # any phase past preflight (a resumed cycle may start later)
+                                             primary_prepared=lambda: any(p != "preflight" for p in phase_started))
+                    injectors.append(tg.create_task(injector.run(), name=f"injector:{cycle_id}"))
             elif event.kind == "phase_finished":
+                # A failed phase's event carries no duration: measure it from the phase's start.
+                duration = event.detail.get("duration")
+                if duration is None:
+                    duration = event.monotonic - phase_started.get(event.phase, event.monotonic)
                 self.publish("phase_result", cycle_id, phase=event.phase,
                              outcome=event.detail.get("outcome"), error=event.detail.get("error"),
-                             duration_s=float(event.detail.get("duration", 0.0)))
+                             duration_s=float(duration))
             elif event.kind in ("wait_started", "wait_satisfied"):
                 self.publish("wait", cycle_id, phase=event.phase, name=event.name, hub=event.hub,
                              event="started" if event.kind == "wait_started" else "satisfied",

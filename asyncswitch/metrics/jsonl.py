@@ -9,12 +9,13 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+from collections.abc import Collection
 from pathlib import Path
 from typing import IO, Any
 
 from ..engine.events import EngineEvent
 
-__all__ = ["JsonlWriter", "repair_jsonl"]
+__all__ = ["JsonlWriter", "read_records", "repair_jsonl"]
 
 _DURABLE = frozenset({"cycle_end", "run_end"})
 
@@ -30,6 +31,24 @@ def repair_jsonl(path: Path) -> int:
     with path.open("r+b") as fh:
         fh.truncate(keep)
     return len(data) - keep
+
+
+def read_records(path: Path, types: Collection[str]) -> list[dict[str, Any]]:
+    """The records of the given types in a metrics.jsonl, in order (a torn last line is skipped)."""
+    if not path.exists():
+        return []
+    records: list[dict[str, Any]] = []
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            if not any(f'"type": "{kind}"' in line for kind in types):
+                continue  # most lines are of other types: skip them without parsing
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(record, dict) and record.get("type") in types:
+                records.append(record)
+    return records
 
 
 class JsonlWriter:

@@ -20,6 +20,7 @@ from .names import (
     FULL_RESTORE,
     IMMEDIATE_IMPORT,
     IMPORT_CONFIGMAP,
+    IMPORT_MARKER,
     MCE_NAMESPACE,
 )
 from .options import ActivationMethod, Method
@@ -175,21 +176,23 @@ async def run_activation(ctx: SwitchoverContext) -> None:
         config = await hub.get(CONFIG_MAPS, IMPORT_CONFIGMAP, MCE_NAMESPACE)
         if ((config or {}).get("data") or {}).get("autoImportStrategy", "ImportOnly") != "ImportOnly":
             return
-        # The controller rewrites "" to Completed, so a resumed run cannot tell our Completed from a stale
-        # one restored from a backup: progress is recorded cluster by cluster instead.
-        done = set(ctx.facts.get("immediate_import_done") or [])
-        for name in ctx.facts.get("expected_clusters") or []:
-            if name in done:
+        # The controller rewrites "" to Completed, so "Completed" alone cannot tell our import from a stale
+        # value restored from a backup. Each cluster we trigger carries this switchover's marker, set in
+        # the same patch, so a resumed run skips exactly the clusters it already did.
+        marker = ctx.store.state.created_at
+        expected = set(ctx.facts.get("expected_clusters") or [])
+        for cluster in (await hub.list(MANAGED_CLUSTERS)).items:
+            name = cluster["metadata"]["name"]
+            annotations = cluster["metadata"].get("annotations") or {}
+            value = annotations.get(IMMEDIATE_IMPORT)
+            ours = annotations.get(IMPORT_MARKER) == marker
+            if name not in expected or value == "" or (ours and value == "Completed"):
                 continue
-            cluster = await hub.get(MANAGED_CLUSTERS, name)
-            value = ((cluster or {}).get("metadata") or {}).get("annotations", {}).get(IMMEDIATE_IMPORT)
-            if cluster is None or value == "":
-                continue
-            if value:  # a non-empty value does not trigger an import: clear it first
-                await ctx.patch(hub, MANAGED_CLUSTERS, name, {"metadata": {"annotations": {IMMEDIATE_IMPORT: None}}})
-            await ctx.patch(hub, MANAGED_CLUSTERS, name, {"metadata": {"annotations": {IMMEDIATE_IMPORT: ""}}})
-            done.add(name)
-            await ctx.remember(immediate_import_done=sorted(done))
+            if value is not None and not ours:  # a non-empty value does not trigger an import: clear it first
+                await ctx.patch(hub, MANAGED_CLUSTERS, name,
+                                {"metadata": {"annotations": {IMMEDIATE_IMPORT: None, IMPORT_MARKER: marker}}})
+            await ctx.patch(hub, MANAGED_CLUSTERS, name,
+                            {"metadata": {"annotations": {IMMEDIATE_IMPORT: "", IMPORT_MARKER: marker}}})
 
     await ctx.step("apply_immediate_import", immediate_import)
 

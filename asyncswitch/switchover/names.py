@@ -3,10 +3,25 @@
 from __future__ import annotations
 
 __all__ = [
-    "ACM_NAMESPACE", "ACTIVATION_RESTORE", "AVAILABLE", "BACKUP_NAMESPACE", "BACKUP_TYPE_LABEL",
-    "DISABLE_AUTO_IMPORT", "FULL_RESTORE", "IMMEDIATE_IMPORT", "IMPORT_CONFIGMAP", "JOINED", "LOCAL_CLUSTER",
-    "MCE_NAMESPACE", "OBSERVABILITY_NAMESPACE", "OBSERVATORIUM_API", "PASSIVE_RESTORE", "THANOS_COMPACT",
-    "THANOS_SECRET", "VELERO_SCHEDULE_LABEL",
+    "ACM_NAMESPACE",
+    "ACTIVATION_RESTORE",
+    "AVAILABLE",
+    "BACKUP_NAMESPACE",
+    "BACKUP_TYPE_LABEL",
+    "DISABLE_AUTO_IMPORT",
+    "FULL_RESTORE",
+    "IMMEDIATE_IMPORT",
+    "IMPORT_CONFIGMAP",
+    "IMPORT_MARKER",
+    "JOINED",
+    "LOCAL_CLUSTER",
+    "MCE_NAMESPACE",
+    "OBSERVABILITY_NAMESPACE",
+    "OBSERVATORIUM_API",
+    "PASSIVE_RESTORE",
+    "THANOS_COMPACT",
+    "THANOS_SECRET",
+    "VELERO_SCHEDULE_LABEL",
 ]
 
 ACM_NAMESPACE = "open-cluster-management"
@@ -25,5 +40,7 @@ BACKUP_TYPE_LABEL = "cluster.open-cluster-management.io/backup-schedule-type"
 VELERO_SCHEDULE_LABEL = "velero.io/schedule-name"
 DISABLE_AUTO_IMPORT = "import.open-cluster-management.io/disable-auto-import"
 IMMEDIATE_IMPORT = "import.open-cluster-management.io/immediate-import"
+IMPORT_MARKER = "asyncswitch.io/immediate-import-by"
+"""Set with immediate-import by the switchover that triggered it (the state's created_at)."""
 AVAILABLE = "ManagedClusterConditionAvailable"
 JOINED = "ManagedClusterJoined"

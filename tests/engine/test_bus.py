@@ -1,0 +1,37 @@
+"""The event bus: every subscriber sees every event from its subscription on, and the end of the run."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
+
+from asyncswitch.engine import EngineEvent, EventBus
+
+
+def cycle_start(number: int) -> EngineEvent:
+    return EngineEvent("cycle_start", "run", f"cycle-000{number}", {"cycle": number})
+
+
+async def collect(stream: AsyncGenerator[EngineEvent, None]) -> list[str | None]:
+    async with asyncio.timeout(5), aclosing(stream) as events:
+        return [event.cycle_id async for event in events]
+
+
+async def test_a_stream_sees_events_published_after_the_call_even_before_its_first_iteration() -> None:
+    bus = EventBus()
+    stream = bus.stream()
+    bus.publish(cycle_start(1))
+    bus.publish(cycle_start(2))
+    bus.close()
+
+    assert await collect(stream) == ["cycle-0001", "cycle-0002"]
+
+
+async def test_a_stream_opened_after_the_run_ended_ends_at_once() -> None:
+    bus = EventBus()
+    bus.publish(cycle_start(1))
+    bus.close()
+
+    assert await collect(bus.stream()) == []
+    bus.close()  # closing twice is harmless
