@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import random
 import time
 from dataclasses import asdict, dataclass, field
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import RunConfig
+from ..files import write_json_atomic
 from ..kube import VELERO_BACKUPS, Hub, ResourceCache
 from ..switchover import SwitchoverEvent, SwitchoverOptions, run_switchover
 from ..switchover.facts import backup_type, phase
@@ -55,12 +55,7 @@ class RunState:
         return cls(**json.loads(path.read_text()))
 
     def save(self, path: Path) -> None:
-        tmp = path.with_name(f".{path.name}.tmp")
-        with tmp.open("w") as fh:
-            json.dump(asdict(self), fh, indent=2)
-            fh.flush()
-            os.fsync(fh.fileno())
-        tmp.replace(path)
+        write_json_atomic(path, asdict(self))
 
 
 @dataclass
@@ -195,7 +190,7 @@ class CycleLoop:
                   "started_wall": started_w, "duration_s": duration, "phases": phases,
                   "monitors": [h.to_json() for h in monitors.health.values()],
                   "resumed": resuming, "already_completed": report.already_completed}
-        await asyncio.to_thread(_write_json, cycle_dir / "result.json", result)
+        await asyncio.to_thread(write_json_atomic, cycle_dir / "result.json", result)
         self.publish("cycle_end", cycle_id, cycle=number, success=report.success, moved_fleet=moved,
                      duration_s=duration, error=report.error, primary=primary, secondary=secondary)
         return outcome
@@ -253,9 +248,3 @@ class CycleLoop:
 
             await cache.wait_for(complete, timeout=self.config.full_backup_stability,
                                  description="a complete, settled backup set on the new primary")
-
-
-def _write_json(path: Path, payload: dict[str, Any]) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(payload, indent=2, default=str))
-    tmp.replace(path)

@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import platform
 import secrets
@@ -20,24 +19,16 @@ from pathlib import Path
 from typing import Any
 
 from ..config import RunConfig
+from ..files import write_json_atomic
 from ..kube import MULTICLUSTER_HUBS, Hub, HubApiError
 from ..switchover.names import ACM_NAMESPACE
 
-__all__ = ["new_run_id", "write_json_atomic", "write_manifest", "write_summary"]
+__all__ = ["new_run_id", "write_manifest", "write_summary"]
 
 
 def new_run_id() -> str:
     return f"run-{datetime.now(UTC).strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
 
-
-def write_json_atomic(path: Path, payload: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with tmp.open("w") as fh:
-        json.dump(payload, fh, indent=2, default=str)
-        fh.flush()
-        os.fsync(fh.fileno())
-    tmp.replace(path)
 
 
 _SOURCE_DIR = Path(__file__).resolve().parents[2]

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import base64
 import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from ..files import write_atomic
 from .server import ApiServer
 
 __all__ = ["kubeconfig_for", "write_kubeconfig"]
@@ -42,16 +42,5 @@ def kubeconfig_for(servers: Iterable[ApiServer], *, read_only: bool = False) -> 
 def write_kubeconfig(path: str | os.PathLike[str], document: dict[str, Any]) -> Path:
     """Write atomically with mode 0600: the file holds bearer tokens."""
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".kubeconfig-", dir=target.parent)
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            yaml.safe_dump(document, fh, sort_keys=False)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(target, yaml.safe_dump(document, sort_keys=False).encode(), mode=0o600)
     return target

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -20,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
+from ..files import write_atomic
 
 __all__ = ["PHASE_ORDER", "Phase", "StateStore", "SwitchoverState", "default_state_path"]
 
@@ -129,25 +128,4 @@ class StateStore:
         if self.path is None:
             return
         payload = json.dumps(self.state.to_json(), indent=2, sort_keys=True).encode()
-        await asyncio.to_thread(_atomic_write, self.path, payload)
-
-
-def _atomic_write(path: Path, payload: bytes) -> None:
-    """Temp file in the same directory, fsync, rename, fsync the directory: all or nothing."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(payload)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+        await asyncio.to_thread(write_atomic, self.path, payload, mode=0o600)
