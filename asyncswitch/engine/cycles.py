@@ -17,6 +17,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import structlog
+
 from ..config import RunConfig
 from ..files import write_json_atomic
 from ..kube import VELERO_BACKUPS, Hub, ResourceCache
@@ -80,6 +82,7 @@ class CycleLoop:
         self.bus = bus
         self.rng = random.Random(config.seed)
         self._stop = asyncio.Event()
+        self._log = structlog.get_logger("asyncswitch.engine")
         self._process_started = time.monotonic()
 
     def request_stop(self) -> None:
@@ -108,7 +111,7 @@ class CycleLoop:
             if config.run_hours is not None and self._elapsed() >= config.run_hours * 3600:
                 state.stop_reason = "run hours reached"
                 break
-            outcome = await self._cycle(state.next_cycle)
+            outcome = await self._guarded_cycle(state.next_cycle)
             state.in_flight = None
             state.next_cycle += 1
             if outcome.success:
@@ -140,6 +143,21 @@ class CycleLoop:
         state.finished = True
         self._save()
         return state
+
+    async def _guarded_cycle(self, number: int) -> CycleOutcome:
+        """A cycle whose task group fails (a monitor's watch refused, a hub gone mid-cycle, a bug) is a
+        failed cycle with its cause recorded; the run goes on under its soak controls."""
+        started = time.monotonic()
+        try:
+            return await self._cycle(number)
+        except Exception as exc:  # recorded with its traceback; --max-failures bounds the run
+            cycle_id = f"cycle-{number:04d}"
+            error = _describe_failure(exc)
+            self._log.error("cycle failed outside the pipeline", cycle_id=cycle_id, error=error, exc_info=exc)
+            self.publish("cycle_end", cycle_id, cycle=number, success=False, moved_fleet=False,
+                         duration_s=time.monotonic() - started, error=error,
+                         primary=self.state.primary, secondary=self.state.secondary)
+            return CycleOutcome(cycle_id, False, False, time.monotonic() - started, error)
 
     async def _cycle(self, number: int) -> CycleOutcome:
         state, config = self.state, self.config
@@ -248,3 +266,10 @@ class CycleLoop:
 
             await cache.wait_for(complete, timeout=self.config.full_backup_stability,
                                  description="a complete, settled backup set on the new primary")
+
+
+def _describe_failure(exc: BaseException) -> str:
+    """One line per leaf error of an exception group."""
+    if isinstance(exc, BaseExceptionGroup):
+        return "; ".join(_describe_failure(e) for e in exc.exceptions)
+    return f"{type(exc).__name__}: {exc}"
