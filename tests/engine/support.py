@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import sys
 import time
-from collections.abc import AsyncGenerator, Callable, Coroutine, Iterable
+from collections.abc import AsyncGenerator, Callable, Iterable
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +16,8 @@ from asyncswitch.config import RunConfig
 from asyncswitch.engine import EngineEvent
 from asyncswitch.runner import Engine, RunResult
 from asyncswitch.sim.acm import SimConfig, profile_named
+
+from ..subprocesses import Finished, WhileRunning, run_asyncswitch
 
 T = TypeVar("T")
 
@@ -124,35 +124,10 @@ def only_run_dir(output_dir: Path) -> Path:
 
 # -- python -m asyncswitch run as a real process --------------------------------------------------
 
-@dataclass
-class Finished:
-    returncode: int
-    stdout: str
-    stderr: str
-
-
-WhileRunning = Callable[[asyncio.subprocess.Process], Coroutine[Any, Any, None]]
-
-
 async def run_cli(cwd: Path, *args: str, timeout: float = DEADLINE,  # noqa: ASYNC109
                   while_running: WhileRunning | None = None) -> Finished:
     """``python -m asyncswitch *args`` in ``cwd``; killed if it outlives the deadline or the test."""
-    env = {k: v for k, v in os.environ.items() if k != "KUBECONFIG"}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "asyncswitch", *args, cwd=cwd, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    try:
-        async with asyncio.timeout(timeout), asyncio.TaskGroup() as tg:
-            output = tg.create_task(process.communicate())
-            if while_running is not None:
-                tg.create_task(while_running(process))
-        out, err = output.result()
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-    assert process.returncode is not None
-    return Finished(process.returncode, out.decode(), err.decode())
+    return await run_asyncswitch(cwd, *args, timeout=timeout, while_running=while_running)
 
 
 async def poll(check: Callable[[], T | None], *, description: str, timeout: float = DEADLINE,  # noqa: ASYNC109

@@ -7,7 +7,6 @@ import asyncio
 import json
 import os
 import signal
-import sys
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import aclosing, asynccontextmanager
@@ -38,6 +37,8 @@ from asyncswitch.switchover import (
     SwitchoverReport,
     run_switchover,
 )
+
+from ..subprocesses import Finished, run_asyncswitch
 
 # Names from the domain facts, not imported from the pipeline: a wrong name there fails here.
 ACM_NS = "open-cluster-management"
@@ -245,13 +246,6 @@ def switchover_args(kubeconfig: Path, old: str, new: str, state_file: Path, *ext
             "--state-file", str(state_file), *extra]
 
 
-@dataclass
-class Finished:
-    returncode: int
-    stdout: str
-    stderr: str
-
-
 class Cli:
     """``python -m asyncswitch`` in a child process of the test; killed if the test leaves it running."""
 
@@ -261,23 +255,14 @@ class Cli:
 
     async def run(self, *args: str, timeout: float = 60.0,  # noqa: ASYNC109
                   while_running: Callable[[asyncio.subprocess.Process], Any] | None = None) -> Finished:
-        env = {k: v for k, v in os.environ.items() if k != "KUBECONFIG"}
-        self.process = process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "asyncswitch", *args, cwd=self.cwd, env=env,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        def started(process: asyncio.subprocess.Process) -> None:
+            self.process = process
+
         try:
-            async with asyncio.timeout(timeout), asyncio.TaskGroup() as tg:
-                output = tg.create_task(process.communicate())
-                if while_running is not None:
-                    tg.create_task(while_running(process))
-            out, err = output.result()
+            return await run_asyncswitch(self.cwd, *args, timeout=timeout, while_running=while_running,
+                                         on_start=started)
         finally:
-            if process.returncode is None:
-                process.kill()
-                await process.wait()
             self.process = None
-        assert process.returncode is not None
-        return Finished(process.returncode, out.decode(), err.decode())
 
     def kill(self) -> None:
         """SIGKILL the running process, at once (synchronously, from whatever callback sees the moment)."""
