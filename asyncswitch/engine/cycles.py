@@ -99,8 +99,9 @@ class CycleLoop:
     def _elapsed(self) -> float:
         return self.state.elapsed_before + (time.monotonic() - self._process_started)
 
-    def _save(self) -> None:
-        self.state.save(self._state_path)
+    async def _save(self) -> None:
+        # fsync'ed file I/O: off the loop, which the monitors and the pipeline share.
+        await asyncio.to_thread(self.state.save, self._state_path)
 
     async def run(self) -> RunState:
         state, config = self.state, self.config
@@ -121,7 +122,7 @@ class CycleLoop:
             if outcome.moved:
                 state.primary, state.secondary = state.secondary, state.primary
             state.elapsed_before, self._process_started = self._elapsed(), time.monotonic()
-            self._save()
+            await self._save()
             if not outcome.success and config.stop_on_failure:
                 state.stop_reason = "stop on failure"
                 break
@@ -141,7 +142,7 @@ class CycleLoop:
         if state.stop_reason is None:
             state.stop_reason = "stopped"
         state.finished = True
-        self._save()
+        await self._save()
         return state
 
     async def _guarded_cycle(self, number: int) -> CycleOutcome:
@@ -168,7 +169,7 @@ class CycleLoop:
         # removed because the hubs are new) the cycle starts over.
         resuming = state.in_flight == cycle_id and (cycle_dir / "state.json").exists()
         state.in_flight = cycle_id
-        self._save()
+        await self._save()
         primary, secondary = state.primary, state.secondary
         started_m, started_w = time.monotonic(), time.time()
         self.publish("cycle_start", cycle_id, cycle=number, primary=primary, secondary=secondary, resumed=resuming)
