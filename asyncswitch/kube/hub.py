@@ -65,8 +65,7 @@ class Hub:
 
         Raises ConfigError for an unreadable kubeconfig or a context it does not hold.
         """
-        api_client = await api_client_for(kubeconfig, context)
-        async with api_client:
+        async with api_client_for(kubeconfig, context) as api_client:
             yield cls(api_client, name=name or context, context=context, settings=settings)
 
     @property

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
+from urllib.request import getproxies, proxy_bypass
 
+import aiohttp
 import yaml
 from kubernetes_asyncio import client, config
 from kubernetes_asyncio.config.config_exception import ConfigException
 
 from ..errors import ConfigError
 
-__all__ = ["api_client_for", "list_contexts"]
+__all__ = ["api_client_for", "env_proxy_for", "list_contexts"]
 
 
 def _read(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -55,8 +60,10 @@ def _check_context(path: str | os.PathLike[str], document: dict[str, Any], conte
                               f"which the file does not define")
 
 
-async def api_client_for(path: str | os.PathLike[str], context: str) -> client.ApiClient:
-    """A kubernetes_asyncio ApiClient of its own for one context (never the process-wide default)."""
+@asynccontextmanager
+async def api_client_for(path: str | os.PathLike[str], context: str) -> AsyncIterator[client.ApiClient]:
+    """A kubernetes_asyncio ApiClient of its own for one context (never the process-wide default),
+    closed on exit."""
     _check_context(path, _read(path), context)
     try:
         api_client: client.ApiClient = await config.new_client_from_config(
@@ -65,4 +72,28 @@ async def api_client_for(path: str | os.PathLike[str], context: str) -> client.A
         # The library's messages name a missing key; never echo its values (they may hold tokens).
         raise ConfigError(f"kubeconfig {path}, context {context!r}: {type(exc).__name__}: "
                           f"{str(exc).splitlines()[0] if str(exc) else 'incomplete entry'}") from None
-    return api_client
+    # kubernetes_asyncio's session trusts the environment, so aiohttp looks up proxy variables and
+    # ~/.netrc in a worker thread before every request: about three times the CPU of the request
+    # itself (benchmarks in docs/performance.md), and a ~/.netrc entry for the hub's host would clash
+    # with the bearer token. The proxy is settled once here; requests go through a session that does
+    # not look again, sharing the library's connector (and so its TLS settings).
+    rest = api_client.rest_client
+    if not rest.proxy and (proxy := env_proxy_for(api_client.configuration.host or "")):
+        rest.proxy = proxy
+    trusting: aiohttp.ClientSession = rest.pool_manager
+    rest.pool_manager = aiohttp.ClientSession(connector=trusting.connector, connector_owner=False,
+                                              read_bufsize=2**21)
+    try:
+        async with api_client:
+            yield api_client
+    finally:
+        await trusting.close()  # it owns the connector
+
+
+def env_proxy_for(server: str) -> str | None:
+    """The proxy the environment (HTTPS_PROXY, HTTP_PROXY, NO_PROXY) names for a server URL, as curl,
+    kubectl and aiohttp read it; None for a direct connection."""
+    parts = urlsplit(server)
+    if not parts.hostname or proxy_bypass(parts.hostname):
+        return None
+    return getproxies().get(parts.scheme) or None

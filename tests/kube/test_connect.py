@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
 
 from asyncswitch.errors import ConfigError
-from asyncswitch.kube import NAMESPACES, ClientSettings, Hub, list_contexts
+from asyncswitch.kube import NAMESPACES, ClientSettings, Hub, HubUnreachableError, list_contexts
 from asyncswitch.sim import ApiServer, kubeconfig_for, write_kubeconfig
 
 
@@ -82,3 +83,44 @@ async def test_a_context_naming_an_undefined_cluster_or_user_is_a_config_error(
 def test_client_settings_refuse_values_that_cannot_work(bad: dict[str, object]) -> None:
     with pytest.raises(ConfigError, match=next(iter(bad))):
         ClientSettings(**bad)  # type: ignore[arg-type]
+
+
+async def _proxy_that_counts(connections: list[bytes]) -> asyncio.Server:
+    """A 'proxy' on loopback that records what each client sent first, then hangs up."""
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connections.append(await reader.readline())
+        writer.close()
+
+    return await asyncio.start_server(handle, "127.0.0.1", 0)
+
+
+@pytest.mark.parametrize("no_proxy", ["", "127.0.0.1"])
+async def test_the_proxy_environment_is_honoured_and_no_proxy_bypasses_it(
+        kubeconfig: Path, monkeypatch: pytest.MonkeyPatch, no_proxy: str) -> None:
+    connections: list[bytes] = []
+    async with await _proxy_that_counts(connections) as proxy:
+        port = proxy.sockets[0].getsockname()[1]
+        for name in ("HTTPS_PROXY", "https_proxy"):
+            monkeypatch.setenv(name, f"http://127.0.0.1:{port}")
+        for name in ("NO_PROXY", "no_proxy"):
+            monkeypatch.setenv(name, no_proxy)
+        async with Hub.connect(kubeconfig, "hub", settings=ClientSettings(attempts=1)) as hub:
+            if no_proxy:
+                assert await hub.get(NAMESPACES, "default") is not None
+            else:
+                with pytest.raises(HubUnreachableError):
+                    await hub.get(NAMESPACES, "default")
+
+    methods = {line.split()[0] for line in connections}
+    assert methods == (set() if no_proxy else {b"CONNECT"})
+
+
+async def test_a_netrc_entry_for_the_hub_does_not_replace_the_kubeconfig_credentials(
+        kubeconfig: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login someone password something\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+
+    async with Hub.connect(kubeconfig, "hub") as hub:
+        assert await hub.get(NAMESPACES, "default") is not None
