@@ -181,18 +181,24 @@ async def run_activation(ctx: SwitchoverContext) -> None:
         # the same patch, so a resumed run skips exactly the clusters it already did.
         marker = ctx.store.state.created_at
         expected = set(ctx.facts.get("expected_clusters") or [])
-        for cluster in (await hub.list(MANAGED_CLUSTERS)).items:
-            name = cluster["metadata"]["name"]
+
+        def needs_import(cluster: dict[str, Any]) -> bool:
             annotations = cluster["metadata"].get("annotations") or {}
             value = annotations.get(IMMEDIATE_IMPORT)
             ours = annotations.get(IMPORT_MARKER) == marker
-            if name not in expected or value == "" or (ours and value == "Completed"):
-                continue
-            if value is not None and not ours:  # a non-empty value does not trigger an import: clear it first
+            return cluster["metadata"]["name"] in expected and value != "" and not (ours and value == "Completed")
+
+        async def trigger(cluster: dict[str, Any]) -> None:
+            name = cluster["metadata"]["name"]
+            annotations = cluster["metadata"].get("annotations") or {}
+            if IMMEDIATE_IMPORT in annotations and annotations.get(IMPORT_MARKER) != marker:
+                # A non-empty value does not trigger an import: clear it first.
                 await ctx.patch(hub, MANAGED_CLUSTERS, name,
                                 {"metadata": {"annotations": {IMMEDIATE_IMPORT: None, IMPORT_MARKER: marker}}})
             await ctx.patch(hub, MANAGED_CLUSTERS, name,
                             {"metadata": {"annotations": {IMMEDIATE_IMPORT: "", IMPORT_MARKER: marker}}})
+
+        await ctx.for_each([c for c in (await hub.list(MANAGED_CLUSTERS)).items if needs_import(c)], trigger)
 
     await ctx.step("apply_immediate_import", immediate_import)
 

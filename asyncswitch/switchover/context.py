@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
 
@@ -19,6 +19,7 @@ from .state import StateStore
 __all__ = ["SwitchoverContext"]
 
 Objects = Mapping[str, Mapping[str, Any]]
+T = TypeVar("T")
 
 
 class SwitchoverContext:
@@ -83,6 +84,26 @@ class SwitchoverContext:
             await self.store.save()
         self.emit("step_finished", name, duration=time.monotonic() - started)
 
+    async def for_each(self, items: Iterable[T], action: Callable[[T], Awaitable[object]]) -> None:
+        """Run ``action`` on every item, ``options.write_concurrency`` at a time.
+
+        A fleet-wide write (an annotation on every ManagedCluster) is thousands of independent,
+        idempotent requests: sent one after another they cost a round trip each. The first failure
+        cancels the rest and is raised as itself; a resumed step redoes only what the hub lacks.
+        """
+        pending = iter(items)
+
+        async def worker() -> None:
+            for item in pending:  # shared: each item goes to exactly one worker
+                await action(item)
+
+        try:
+            async with asyncio.TaskGroup() as group:
+                for _ in range(self.options.write_concurrency):
+                    group.create_task(worker())
+        except BaseExceptionGroup as failures:
+            raise _first_leaf(failures) from None
+
     # -- mutations (nothing is sent in dry-run) ----------------------------------------------
 
     def _dry(self, verb: str, hub: Hub, resource: Resource, name: str) -> bool:
@@ -128,3 +149,8 @@ class SwitchoverContext:
             objects = await cache.wait_for(predicate, timeout=timeout, description=description)
         self.emit("wait_satisfied", description, hub=hub.name, waited=time.monotonic() - started)
         return objects
+
+
+def _first_leaf(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    first = group.exceptions[0]
+    return _first_leaf(first) if isinstance(first, BaseExceptionGroup) else first

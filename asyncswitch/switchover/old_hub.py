@@ -53,9 +53,8 @@ async def _decommission(ctx: SwitchoverContext) -> None:
         except WaitTimeout as exc:  # leftover pods are a warning, not a failure
             ctx.warn(str(exc))
     clusters = managed_clusters({c["metadata"]["name"]: c for c in (await hub.list(MANAGED_CLUSTERS)).items})
-    for name, cluster in clusters.items():
-        if not _deleting(cluster):
-            await ctx.delete(hub, MANAGED_CLUSTERS, name)
+    await ctx.for_each([name for name, cluster in clusters.items() if not _deleting(cluster)],
+                       lambda name: ctx.delete(hub, MANAGED_CLUSTERS, name))
     if ctx.options.dry_run:
         return
     await ctx.wait(hub, MANAGED_CLUSTERS,

@@ -76,9 +76,13 @@ class SwitchoverOptions:
     validate_only: bool = False
     """Run preflight only."""
     timeouts: Timeouts = field(default_factory=Timeouts)
+    write_concurrency: int = 16
+    """Per-cluster writes (annotations, deletions) in flight at once on one hub."""
 
     def __post_init__(self) -> None:
         if self.activation_method is ActivationMethod.RESTORE and self.method is not Method.PASSIVE:
             raise ConfigError("--activation-method restore applies to --method passive only")
         if self.min_managed_clusters < 0:
             raise ConfigError("--min-managed-clusters must not be negative")
+        if self.write_concurrency < 1:
+            raise ConfigError(f"write_concurrency must be at least 1, got {self.write_concurrency}")

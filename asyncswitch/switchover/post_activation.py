@@ -22,11 +22,11 @@ async def run_post_activation(ctx: SwitchoverContext) -> None:
     hub = ctx.secondary
 
     async def clean_auto_import() -> None:
-        for cluster in managed_clusters({c["metadata"]["name"]: c for c in (await hub.list(MANAGED_CLUSTERS)).items}
-                                        ).values():
-            if DISABLE_AUTO_IMPORT in (cluster["metadata"].get("annotations") or {}):
-                await ctx.patch(hub, MANAGED_CLUSTERS, cluster["metadata"]["name"],
-                                {"metadata": {"annotations": {DISABLE_AUTO_IMPORT: None}}})
+        clusters = managed_clusters({c["metadata"]["name"]: c for c in (await hub.list(MANAGED_CLUSTERS)).items})
+        await ctx.for_each(
+            [name for name, c in clusters.items() if DISABLE_AUTO_IMPORT in (c["metadata"].get("annotations") or {})],
+            lambda name: ctx.patch(hub, MANAGED_CLUSTERS, name,
+                                   {"metadata": {"annotations": {DISABLE_AUTO_IMPORT: None}}}))
         if ctx.options.dry_run:
             return
         remaining = [c["metadata"]["name"] for c in (await hub.list(MANAGED_CLUSTERS)).items

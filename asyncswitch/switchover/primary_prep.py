@@ -43,11 +43,12 @@ async def run_primary_prep(ctx: SwitchoverContext) -> None:
     await ctx.step("pause_backup_schedule", pause_backup_schedule, verify=schedule_paused)
 
     async def disable_auto_import() -> None:
-        for cluster in (await hub.list(MANAGED_CLUSTERS)).items:
-            meta = cluster["metadata"]
-            if meta["name"] != LOCAL_CLUSTER and DISABLE_AUTO_IMPORT not in (meta.get("annotations") or {}):
-                await ctx.patch(hub, MANAGED_CLUSTERS, meta["name"],
-                                {"metadata": {"annotations": {DISABLE_AUTO_IMPORT: ""}}})
+        await ctx.for_each(
+            [c["metadata"]["name"] for c in (await hub.list(MANAGED_CLUSTERS)).items
+             if c["metadata"]["name"] != LOCAL_CLUSTER
+             and DISABLE_AUTO_IMPORT not in (c["metadata"].get("annotations") or {})],
+            lambda name: ctx.patch(hub, MANAGED_CLUSTERS, name,
+                                   {"metadata": {"annotations": {DISABLE_AUTO_IMPORT: ""}}}))
 
     await ctx.step("disable_auto_import", disable_auto_import)
 
