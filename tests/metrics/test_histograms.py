@@ -10,6 +10,7 @@ from hdrh.histogram import HdrHistogram
 
 from asyncswitch.engine import EngineEvent
 from asyncswitch.metrics import HdrCollector, percentiles
+from asyncswitch.metrics.histograms import new_histogram
 
 
 def phase_result(phase: str, seconds: float, outcome: str = "succeeded") -> EngineEvent:
@@ -74,3 +75,13 @@ def test_histograms_of_two_runs_merge_into_one(tmp_path: Path) -> None:
 
 def test_an_empty_histogram_reports_only_its_count() -> None:
     assert percentiles(HdrHistogram(1, 1000, 3)) == {"count": 0}
+
+
+@pytest.mark.parametrize("values", [[1], [1, 2, 3], [999, 2049, 123_456, 7 * 24 * 3600 * 1000],
+                                    list(range(1, 5000, 7))])
+def test_the_reported_mean_is_the_one_hdrhistogram_computes(values: list[int]) -> None:
+    histogram = new_histogram()
+    for value in values:
+        histogram.record_value(value)
+
+    assert percentiles(histogram)["mean"] == histogram.get_mean_value()
