@@ -40,10 +40,10 @@ def mean(histogram: HdrHistogram) -> float:
 
     The library walks every bucket through its Python iterator (tens of ms per histogram, a second
     or more at the end of a run); a plain pass over the counts array does the same sum."""
-    total = histogram.get_total_count()
+    total: int = histogram.get_total_count()
     if not total:
         return 0.0
-    weighted = 0
+    weighted: int = 0
     for index, count in enumerate(histogram.counts):
         if count:
             lowest = histogram.get_value_from_index(index)
