@@ -62,4 +62,8 @@ class Display:
             table.add_row(name.removeprefix("phase."), str(int(stats["count"])),
                           *(f"{stats[k] / 1000:.3f}" for k in ("p50", "p95", "p99", "max")))
         self.console.print(table)
+        reaction = summary.get("reaction") or {}
+        if reaction.get("count"):
+            self.console.print(f"monitors saw {int(reaction['count'])} writes of the run after p50 "
+                               f"{reaction['p50']:.2f} ms, p99 {reaction['p99']:.2f} ms, max {reaction['max']:.2f} ms")
         self.console.print(f"artifacts: {run_dir}")

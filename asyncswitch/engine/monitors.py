@@ -4,6 +4,8 @@ Each monitor runs a resilient watch (asyncswitch.kube.watch), publishes what it 
 its own health (events, last event, gaps, relists) and feeds the alert rules. Alerts are
 raised once per episode; time-in-state thresholds are timers armed and disarmed by events,
 never polls.
+Every create or patch the cycle makes to a watched object is paired with the watch event that
+shows it and published as a ``reaction`` (see asyncswitch.engine.reactions).
 """
 
 from __future__ import annotations
@@ -26,11 +28,13 @@ from ..kube import (
     Hub,
     Resource,
     WatchDriver,
+    Write,
     watch,
 )
 from ..kube.events import Gap, WatchEvent
 from ..switchover.facts import condition_status, phase
 from ..switchover.names import AVAILABLE, BACKUP_NAMESPACE, LOCAL_CLUSTER, OBSERVABILITY_NAMESPACE
+from .reactions import Reaction, ReactionMatcher
 
 __all__ = ["AlertThresholds", "MonitorHealth", "Monitors"]
 
@@ -40,6 +44,8 @@ WATCHED: tuple[tuple[Resource, str | None], ...] = (
     (VELERO_BACKUPS, BACKUP_NAMESPACE), (VELERO_RESTORES, BACKUP_NAMESPACE),
     (DEPLOYMENTS, OBSERVABILITY_NAMESPACE), (STATEFUL_SETS, OBSERVABILITY_NAMESPACE), (PODS, OBSERVABILITY_NAMESPACE),
 )
+
+_WATCHED_KEYS = frozenset((resource.key, namespace) for resource, namespace in WATCHED)
 
 
 @dataclass(frozen=True)
@@ -87,11 +93,14 @@ class Monitors:
         self._enabled_schedules: dict[str, set[str]] = {name: set() for name in hubs}
         self._objects: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
         self._tasks: list[asyncio.Task[None]] = []
+        self._listening = contextlib.ExitStack()
+        self._reactions = ReactionMatcher()
 
     async def run(self, *, task_group: asyncio.TaskGroup) -> None:
         """Start one task per watched kind per hub; returns once every first list has arrived."""
         ready: list[asyncio.Event] = []
         for hub in self.hubs.values():
+            self._listening.enter_context(hub.writes_observed_by(self._wrote))
             for resource, namespace in WATCHED:
                 event = asyncio.Event()
                 ready.append(event)
@@ -107,6 +116,7 @@ class Monitors:
         self._timers.clear()
         for task in self._tasks:
             task.cancel()
+        self._listening.close()
 
     async def _watch(self, hub: Hub, resource: Resource, namespace: str | None, ready: asyncio.Event) -> None:
         name = f"{resource.plural}@{hub.name}"
@@ -133,9 +143,28 @@ class Monitors:
                         objects.pop(key, None)
                     else:
                         objects[key] = event.object
+                    if not event.from_list:
+                        self._noticed(hub.name, resource, event)
                     self._observe(hub.name, resource, event)
         finally:
             ready.set()
+
+    # -- reaction latency ----------------------------------------------------------------------
+
+    def _wrote(self, write: Write) -> None:
+        if (write.resource.key, write.namespace) in _WATCHED_KEYS:
+            self._publish_reaction(self._reactions.wrote(write))
+
+    def _noticed(self, hub: str, resource: Resource, event: WatchEvent) -> None:
+        self._publish_reaction(self._reactions.noticed(hub, resource.key, event.name, event.resource_version,
+                                                       event.received_monotonic))
+
+    def _publish_reaction(self, reaction: Reaction | None) -> None:
+        if reaction is not None:
+            write = reaction.write
+            self.publish("reaction", {"hub": write.hub, "kind": write.resource.kind, "name": write.name,
+                                      "verb": write.verb, "seconds": reaction.seconds,
+                                      "after_answer_s": reaction.after_answer})
 
     # -- rules -------------------------------------------------------------------------------
 
@@ -218,3 +247,4 @@ class Monitors:
             return
         self._raised.add(key)
         self.publish("alert", {"rule": rule, "hub": hub, "resource": resource, "message": message})
+

@@ -19,7 +19,7 @@ from .errors import (
     WaitTimeout,
 )
 from .events import EventType, Gap, GapReason, WatchEvent
-from .hub import Hub, ListResult, Selector
+from .hub import Hub, ListResult, Selector, Write, WriteListener
 from .kubeconfig import list_contexts
 from .resources import (
     ACM_RESTORES,
@@ -98,6 +98,8 @@ __all__ = [
     "WaitTimeout",
     "WatchDriver",
     "WatchEvent",
+    "Write",
+    "WriteListener",
     "list_contexts",
     "summarize",
     "watch",

@@ -9,8 +9,8 @@ import base64
 import builtins
 import os
 import random
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,9 +21,9 @@ from .kubeconfig import api_client_for
 from .resources import SELF_SUBJECT_ACCESS_REVIEWS, Resource
 from .retrying import RequestCounters
 from .settings import ClientSettings
-from .transport import Transport
+from .transport import Answer, Transport
 
-__all__ = ["Hub", "ListResult", "Selector", "selector_text"]
+__all__ = ["Hub", "ListResult", "Selector", "Write", "WriteListener", "selector_text"]
 
 Selector = str | Mapping[str, str]
 """A label or field selector: the API's text form (``a=b,c!=d``) or a mapping of equalities."""
@@ -38,6 +38,24 @@ class ListResult:
 
     items: list[dict[str, Any]] = field(default_factory=list)
     resource_version: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Write:
+    """A change the hub confirmed: a create or patch, the resourceVersion it made, and when the
+    request that made it was sent and answered (event-loop clock, seconds)."""
+
+    hub: str
+    verb: str
+    resource: Resource
+    namespace: str | None
+    name: str
+    resource_version: str
+    sent: float
+    answered: float
+
+
+WriteListener = Callable[[Write], None]
 
 
 def selector_text(selector: Selector | None) -> str | None:
@@ -56,6 +74,7 @@ class Hub:
         self.context = context or name
         self.settings = settings or ClientSettings()
         self.transport = Transport(api_client, hub=name, settings=self.settings, rng=rng)
+        self._write_listeners: list[WriteListener] = []
 
     @classmethod
     @asynccontextmanager
@@ -75,6 +94,25 @@ class Hub:
 
     def __repr__(self) -> str:
         return f"Hub({self.name!r}, context={self.context!r})"
+
+    @contextmanager
+    def writes_observed_by(self, listener: WriteListener) -> Iterator[None]:
+        """Call ``listener`` with every create and patch this hub confirms while the block runs
+        (how the engine measures how soon its watches see its own changes)."""
+        self._write_listeners.append(listener)
+        try:
+            yield
+        finally:
+            self._write_listeners.remove(listener)
+
+    def _wrote(self, verb: str, resource: Resource, namespace: str | None, answer: Answer) -> None:
+        if not self._write_listeners or not isinstance(answer.body, dict):
+            return
+        meta = answer.body.get("metadata") or {}
+        write = Write(self.name, verb, resource, namespace, str(meta.get("name") or ""),
+                      str(meta.get("resourceVersion") or ""), answer.sent, answer.answered)
+        for listener in tuple(self._write_listeners):
+            listener(write)
 
     # -- reads -------------------------------------------------------------------------------
 
@@ -151,9 +189,11 @@ class Hub:
         _need_scope(resource, namespace)
         name = meta.get("name")
         try:
-            created: dict[str, Any] = await self.transport.request(
+            answer = await self.transport.request_timed(
                 "create", "POST", resource.path(namespace=namespace), resource=resource, name=name,
                 namespace=namespace, body=body)
+            self._wrote("create", resource, namespace, answer)
+            created: dict[str, Any] = answer.body
             return created
         except ConflictError as exc:
             if not name:
@@ -176,9 +216,11 @@ class Hub:
         """
         _need_scope(resource, namespace)
         content_type = JSON_PATCH if isinstance(patch, builtins.list) else MERGE_PATCH
-        patched: dict[str, Any] = await self.transport.request(
+        answer = await self.transport.request_timed(
             "patch", "PATCH", resource.path(namespace=namespace, name=name, subresource=subresource),
             resource=resource, name=name, namespace=namespace, body=patch, content_type=content_type)
+        self._wrote("patch", resource, namespace, answer)
+        patched: dict[str, Any] = answer.body
         return patched
 
     async def delete(self, resource: Resource, name: str, namespace: str | None = None, *,

@@ -11,7 +11,7 @@ import asyncio
 import random
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, NamedTuple
 
 import aiohttp
 from kubernetes_asyncio import client
@@ -22,10 +22,20 @@ from .resources import Resource
 from .retrying import RequestCounters, backoff_delay, is_retryable
 from .settings import ClientSettings
 
-__all__ = ["Query", "Transport"]
+__all__ = ["Answer", "Query", "Transport"]
 
 Query = Sequence[tuple[str, str]]
 """Query parameters as (name, value) pairs, already strings."""
+
+
+
+class Answer(NamedTuple):
+    """A decoded answer and the event-loop times its attempt was sent and answered."""
+
+    body: Any
+    sent: float
+    answered: float
+
 
 _AUTH = ["BearerToken"]
 _JSON_RESPONSE = {200: "object", 201: "object", 202: "object"}
@@ -57,12 +67,33 @@ class Transport:
         content_type: str = "application/json",
     ) -> Any:
         """Send one API request, retried per the settings; return the decoded JSON answer."""
+        answer = await self.request_timed(verb, method, path, resource=resource, name=name, namespace=namespace,
+                                          query=query, body=body, content_type=content_type)
+        return answer.body
+
+    async def request_timed(
+        self,
+        verb: str,
+        method: str,
+        path: str,
+        *,
+        resource: Resource,
+        name: str | None = None,
+        namespace: str | None = None,
+        query: Query = (),
+        body: Any = None,
+        content_type: str = "application/json",
+    ) -> Answer:
+        """As :meth:`request`, with when the answered attempt was sent and when its answer arrived."""
         attempt = 0
+        clock = asyncio.get_running_loop().time
         while True:
             attempt += 1
             self.counters.count_attempt(verb, retry=attempt > 1)
+            sent = clock()
             try:
-                return await self._send(method, path, query=query, body=body, content_type=content_type)
+                answer = await self._send(method, path, query=query, body=body, content_type=content_type)
+                return Answer(answer, sent, clock())
             except ApiException as exc:
                 error = error_for_status(
                     int(exc.status or 0), status_from_body(exc.body), hub=self.hub, resource=resource.key,

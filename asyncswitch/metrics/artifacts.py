@@ -101,6 +101,7 @@ def write_summary(run_dir: Path, *, run_id: str, state: dict[str, Any], histogra
         "phases_ms": phases,
         "cycle_ms": histograms.get("cycle", {"count": 0}),
         "cluster_reconnect_ms": histograms.get("cluster.reconnect", {"count": 0}),
+        "reaction_ms": histograms.get("reaction", {"count": 0}),
         "alerts": alerts,
         "cycle_results": cycles,
         "end_state": {"primary": state["primary"], "secondary": state["secondary"],

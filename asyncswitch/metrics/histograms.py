@@ -1,8 +1,11 @@
-"""The HDR collector: latency histograms per phase, per cycle, per reconnecting cluster.
+"""The HDR collector: latency histograms per phase, per cycle, per reconnecting cluster, per wait,
+and the reaction latency of the monitors (a write of ours → the watch event that shows it).
 
-Values are recorded in milliseconds (1 ms to 7 days, 3 significant digits). Histograms are
-written encoded (HdrHistogram's compressed base64 form), so they merge across cycles,
-resumed runs and whole runs.
+Values are recorded in milliseconds (1 ms to 7 days, 3 significant digits), except the histograms
+named in MICROSECOND_HISTOGRAMS (1 µs to 1 h): reactions take a few milliseconds, where whole
+milliseconds would say nothing. Everything reported is in milliseconds. Histograms are written
+encoded (HdrHistogram's compressed base64 form), so they merge across cycles, resumed runs and
+whole runs.
 """
 
 from __future__ import annotations
@@ -15,23 +18,30 @@ from hdrh.histogram import HdrHistogram
 
 from ..engine.events import EngineEvent
 
-__all__ = ["HdrCollector", "mean", "new_histogram", "percentiles"]
+__all__ = ["MICROSECOND_HISTOGRAMS", "HdrCollector", "mean", "new_histogram", "percentiles", "units_per_ms"]
 
 _MAX_MS = 7 * 24 * 3600 * 1000
+_MAX_US = 3600 * 1000 * 1000
 PERCENTILES = (50.0, 90.0, 95.0, 99.0)
+MICROSECOND_HISTOGRAMS = frozenset({"reaction"})
 
 
-def new_histogram() -> HdrHistogram:
-    return HdrHistogram(1, _MAX_MS, 3)
+def units_per_ms(name: str) -> int:
+    """How many recorded units make a millisecond in the histogram of this name."""
+    return 1000 if name in MICROSECOND_HISTOGRAMS else 1
 
 
-def percentiles(histogram: HdrHistogram) -> dict[str, float]:
-    """p50/p90/p95/p99, min, max and count, in milliseconds."""
+def new_histogram(name: str = "") -> HdrHistogram:
+    return HdrHistogram(1, _MAX_US if units_per_ms(name) > 1 else _MAX_MS, 3)
+
+
+def percentiles(histogram: HdrHistogram, *, per_ms: int = 1) -> dict[str, float]:
+    """p50/p90/p95/p99, min, max, mean and count, in milliseconds (``per_ms``: recorded units per ms)."""
     if histogram.get_total_count() == 0:
         return {"count": 0}
-    out = {f"p{p:g}": float(histogram.get_value_at_percentile(p)) for p in PERCENTILES}
-    out.update(count=histogram.get_total_count(), min=float(histogram.get_min_value()),
-               max=float(histogram.get_max_value()), mean=mean(histogram))
+    out = {f"p{p:g}": histogram.get_value_at_percentile(p) / per_ms for p in PERCENTILES}
+    out.update(count=histogram.get_total_count(), min=histogram.get_min_value() / per_ms,
+               max=histogram.get_max_value() / per_ms, mean=mean(histogram) / per_ms)
     return out
 
 
@@ -63,8 +73,9 @@ class HdrCollector:
     def record(self, name: str, milliseconds: float) -> None:
         histogram = self.histograms.get(name)
         if histogram is None:
-            histogram = self.histograms[name] = new_histogram()
-        histogram.record_value(max(1, min(_MAX_MS, round(milliseconds))))
+            histogram = self.histograms[name] = new_histogram(name)
+        value = round(milliseconds * units_per_ms(name))
+        histogram.record_value(max(1, min(histogram.highest_trackable_value, value)))
 
     def consume(self, event: EngineEvent) -> None:
         data = event.data
@@ -76,6 +87,8 @@ class HdrCollector:
                 self.record("cycle.succeeded", data["duration_s"] * 1000)
         elif event.type == "cluster_reconnected":
             self.record("cluster.reconnect", data["seconds"] * 1000)
+        elif event.type == "reaction":
+            self.record("reaction", max(0.0, data["seconds"]) * 1000)
         elif event.type == "wait" and data.get("event") == "satisfied":
             self.record("wait", float(data.get("waited") or 0.0) * 1000)
         else:
@@ -95,10 +108,10 @@ class HdrCollector:
         histogram = self.histograms.get(name)
         if histogram is None or histogram.get_total_count() == 0:
             return None
-        return float(histogram.get_value_at_percentile(percentile))
+        return float(histogram.get_value_at_percentile(percentile)) / units_per_ms(name)
 
     def summary(self) -> dict[str, dict[str, float]]:
-        return {name: percentiles(h) for name, h in sorted(self.histograms.items())}
+        return {name: percentiles(h, per_ms=units_per_ms(name)) for name, h in sorted(self.histograms.items())}
 
     def save(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
@@ -110,6 +123,7 @@ class HdrCollector:
     def load(self, directory: Path) -> None:
         """Continue from saved histograms (a resumed run)."""
         for path in sorted(directory.glob("*.hdr")):
-            histogram = new_histogram()
+            name = path.name[: -len(".hdr")]
+            histogram = new_histogram(name)
             histogram.decode_and_add(path.read_bytes())
-            self.histograms[path.name[: -len(".hdr")]] = histogram
+            self.histograms[name] = histogram

@@ -61,6 +61,12 @@ async def test_the_main_command_runs_three_cycles_and_leaves_the_artifacts_of_th
         assert 0 < stats["p50"] <= stats["p95"] <= stats["p99"] <= stats["max"], name
     assert summary["cycle_ms"]["count"] == 3
     assert 0 < summary["cluster_reconnect_ms"]["count"] <= 60  # at most 20 clusters moved 3 times
+    # Reaction: each of the run's writes to a watched object, timed until a monitor saw it (milliseconds,
+    # recorded in microseconds: a loopback hub answers well within one).
+    reaction = summary["reaction_ms"]
+    assert reaction["count"] >= 3 * 20  # at least disable-auto-import on every cluster, every cycle
+    assert 0 < reaction["min"] <= reaction["p50"] <= reaction["p99"] <= reaction["max"]
+    assert reaction["min"] != int(reaction["min"]) or reaction["p50"] != int(reaction["p50"])
     assert [c["cycle_id"] for c in summary["cycle_results"]] == CYCLES
     assert summary["end_state"] == {"primary": "hub-b", "secondary": "hub-a", "stop_reason": "cycles done",
                                     "interrupted": False}
@@ -72,11 +78,16 @@ async def test_the_main_command_runs_three_cycles_and_leaves_the_artifacts_of_th
     assert {"cycle_start", "phase_start", "phase_result", "cycle_end", "watch_event"} <= {r["type"] for r in found}
     assert [r["cycle_id"] for r in of_type(found, "cycle_end")] == CYCLES
     assert [r["type"] for r in found][-1] == "run_end"
+    reactions = of_type(found, "reaction")
+    assert len(reactions) == reaction["count"]
+    assert {(r["hub"], r["kind"]) for r in reactions} >= {("hub-a", "ManagedCluster"), ("hub-b", "ManagedCluster"),
+                                                          ("hub-a", "BackupSchedule"), ("hub-b", "Restore")}
+    assert all(r["seconds"] >= r["after_answer_s"] for r in reactions)
     assert len(of_type(found, "phase_result")) == 15
 
     # histograms/: encoded HDR histograms that decode and merge.
     histograms = {p.stem: HdrHistogram.decode(p.read_bytes()) for p in (run_dir / "histograms").glob("*.hdr")}
-    assert {"cycle", *(f"phase.{p}" for p in PHASES)} <= set(histograms)
+    assert {"cycle", "reaction", *(f"phase.{p}" for p in PHASES)} <= set(histograms)
     assert histograms["cycle"].get_total_count() == 3
     merged = HdrHistogram.decode((run_dir / "histograms" / "cycle.hdr").read_bytes())
     merged.add(histograms["phase.activation"])
@@ -100,6 +111,9 @@ async def test_the_main_command_runs_three_cycles_and_leaves_the_artifacts_of_th
         content = path.read_bytes()
         assert not any(token.encode() in content for token in tokens), f"a hub token is in {path}"
     assert not any(token in finished.stdout + finished.stderr for token in tokens)
+
+    # The closing lines: the table, the reaction figures, where the artifacts are.
+    assert re.search(r"monitors saw \d+ writes of the run after p50 [\d.]+ ms, p99 [\d.]+ ms", finished.stdout)
 
 
 async def test_twenty_instant_cycles_all_succeed(tmp_path: Path) -> None:

@@ -85,3 +85,17 @@ def test_the_reported_mean_is_the_one_hdrhistogram_computes(values: list[int]) -
         histogram.record_value(value)
 
     assert percentiles(histogram)["mean"] == histogram.get_mean_value()
+
+
+def test_reactions_are_recorded_in_microseconds_and_reported_in_milliseconds(tmp_path: Path) -> None:
+    collector = HdrCollector()
+    for seconds in (0.0004, 0.0012, 0.0025, -0.0001):  # a negative time (clock jitter) counts as the least
+        collector.consume(EngineEvent("reaction", "run-1", "cycle-0001", {"seconds": seconds}))
+
+    stats = collector.summary()["reaction"]
+    assert (stats["count"], stats["min"]) == (4, 0.001)
+    assert (stats["p50"], stats["max"]) == (pytest.approx(0.4, rel=1e-3), pytest.approx(2.5, rel=1e-3))
+    collector.save(tmp_path)
+    resumed = HdrCollector()
+    resumed.load(tmp_path)
+    assert resumed.summary()["reaction"] == stats
