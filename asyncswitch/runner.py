@@ -23,7 +23,15 @@ from .config import RunConfig
 from .display import Display
 from .engine import CycleLoop, EngineEvent, EventBus, RunState
 from .errors import ConfigError
-from .metrics import HdrCollector, JsonlWriter, new_run_id, read_records, write_manifest, write_summary
+from .metrics import (
+    HdrCollector,
+    JsonlWriter,
+    last_record_time,
+    new_run_id,
+    read_records,
+    write_manifest,
+    write_summary,
+)
 
 __all__ = ["Engine", "RunResult", "SupportsKubeconfig"]
 
@@ -96,6 +104,10 @@ class Engine:
             self.cycle_results = await asyncio.to_thread(_ended_cycles, self.run_dir, state.next_cycle)
             self.alerts = [_without_envelope(r) for r in await asyncio.to_thread(
                 read_records, self.run_dir / "metrics.jsonl", ("alert",))]
+            # The interrupted process ran past its last save: count up to its last record for --run-hours.
+            last_alive = await asyncio.to_thread(last_record_time, self.run_dir / "metrics.jsonl")
+            if last_alive is not None and state.elapsed_as_of:
+                state.elapsed_before += max(0.0, last_alive - state.elapsed_as_of)
         else:
             self.run_id = new_run_id()
             self.run_dir = config.output_dir / self.run_id
@@ -125,6 +137,9 @@ class Engine:
         if self._display is not None:
             self._consumers.append(self._tg.create_task(self._display.run(self.bus.subscribe(), self.collector),
                                                         name="display"))
+        self.bus.publish(EngineEvent("run_start", self.run_id, data={
+            "resumed": config.resume is not None, "next_cycle": state.next_cycle, "cycles": config.cycles,
+            "primary": state.primary, "secondary": state.secondary, "elapsed_before_s": state.elapsed_before}))
         if config.resume is None:
             await write_manifest(self.run_dir, run_id=self.run_id, config=config, embedded=self._embedded_info())
         return self

@@ -50,7 +50,10 @@ class RunState:
     finished: bool = False
     stop_reason: str | None = None
     elapsed_before: float = 0.0
-    """Seconds this run spent before the current process (resumes count toward --run-hours)."""
+    """Seconds this run has spent, as of ``elapsed_as_of`` (resumes count toward --run-hours)."""
+    elapsed_as_of: float = 0.0
+    """Wall time at which ``elapsed_before`` was brought up to date. A resumed run adds the time from
+    here to the last record of the process that was killed."""
 
     @classmethod
     def load(cls, path: Path) -> RunState:
@@ -84,6 +87,7 @@ class CycleLoop:
         self._stop = asyncio.Event()
         self._log = structlog.get_logger("asyncswitch.engine")
         self._process_started = time.monotonic()
+        state.elapsed_as_of = time.time()
 
     def request_stop(self) -> None:
         """Start no new cycle (a cycle in flight finishes)."""
@@ -122,6 +126,7 @@ class CycleLoop:
             if outcome.moved:
                 state.primary, state.secondary = state.secondary, state.primary
             state.elapsed_before, self._process_started = self._elapsed(), time.monotonic()
+            state.elapsed_as_of = time.time()
             await self._save()
             if not outcome.success and config.stop_on_failure:
                 state.stop_reason = "stop on failure"

@@ -2,7 +2,7 @@
 
 from .artifacts import new_run_id, write_manifest, write_summary
 from .histograms import HdrCollector, new_histogram, percentiles
-from .jsonl import JsonlWriter, read_records, repair_jsonl
+from .jsonl import JsonlWriter, last_record_time, read_records, repair_jsonl
 
-__all__ = ["HdrCollector", "JsonlWriter", "new_histogram", "new_run_id", "percentiles", "read_records",
-           "repair_jsonl", "write_manifest", "write_summary"]
+__all__ = ["HdrCollector", "JsonlWriter", "last_record_time", "new_histogram", "new_run_id", "percentiles",
+           "read_records", "repair_jsonl", "write_manifest", "write_summary"]

@@ -15,7 +15,7 @@ from typing import IO, Any
 
 from ..engine.events import EngineEvent
 
-__all__ = ["JsonlWriter", "read_records", "repair_jsonl"]
+__all__ = ["JsonlWriter", "last_record_time", "read_records", "repair_jsonl"]
 
 _DURABLE = frozenset({"cycle_end", "run_end"})
 
@@ -49,6 +49,27 @@ def read_records(path: Path, types: Collection[str]) -> list[dict[str, Any]]:
             if isinstance(record, dict) and record.get("type") in types:
                 records.append(record)
     return records
+
+
+def last_record_time(path: Path, *, tail: int = 65536) -> float | None:
+    """The ``ts`` of the last whole record of a metrics.jsonl (read from its end), or None.
+
+    After a kill this is the last moment the run is known to have been alive."""
+    try:
+        with path.open("rb") as fh:
+            size = fh.seek(0, os.SEEK_END)
+            fh.seek(max(0, size - tail))
+            lines = fh.read().split(b"\n")
+    except OSError:
+        return None
+    for line in reversed(lines):
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue  # a torn line, or the partial first line of the tail
+        if isinstance(record, dict) and isinstance(record.get("ts"), int | float):
+            return float(record["ts"])
+    return None
 
 
 class JsonlWriter:

@@ -19,7 +19,8 @@ CYCLES = ["cycle-0001", "cycle-0002", "cycle-0003"]
 
 
 def cycle_2_mid_switchover(output_dir: Path) -> Path | None:
-    """The run directory, once cycle 2 is in flight and its switchover has got past preflight."""
+    """The run directory, once cycle 2 is in flight and its switchover has got past activation
+    (a second or so into the cycle: time the run's last save does not hold)."""
     found = run_state(output_dir)
     if found is None or found[1]["in_flight"] != "cycle-0002":
         return None
@@ -27,7 +28,7 @@ def cycle_2_mid_switchover(output_dir: Path) -> Path | None:
         state = read_json(found[0] / "cycles" / "cycle-0002" / "state.json")
     except (OSError, ValueError):
         return None
-    return found[0] if state["phase"] not in ("preflight", "init") else None
+    return found[0] if state["phase"] in ("post_activation_verification", "finalization") else None
 
 
 async def test_a_run_killed_mid_cycle_resumes_as_the_same_run_and_counts_every_cycle_once(tmp_path: Path) -> None:
@@ -51,6 +52,7 @@ async def test_a_run_killed_mid_cycle_resumes_as_the_same_run_and_counts_every_c
     survived = [json.loads(line) for line in lines[:-1]]
     assert [r["cycle_id"] for r in of_type(survived, "cycle_end")] == ["cycle-0001"]
     started_at = read_json(run_dir / "manifest.json")["started_at"]
+    killed_process_span = survived[-1]["ts"] - state["started_wall"]
 
     resumed = await run_cli(tmp_path, "run", "--resume", str(run_dir), "--cycles", "3", "--sim-clusters", "8",
                             "--no-progress")
@@ -74,6 +76,11 @@ async def test_a_run_killed_mid_cycle_resumes_as_the_same_run_and_counts_every_c
     final = read_json(run_dir / "run_state.json")
     assert (final["in_flight"], final["next_cycle"], final["finished"]) == (None, 4, True)
     assert all((run_dir / "cycles" / c / "result.json").exists() for c in CYCLES)
+    # --run-hours counts the killed process's time up to its last record, not only to its last save.
+    starts = of_type(found, "run_start")
+    assert [(r["resumed"], r["next_cycle"]) for r in starts] == [(False, 1), (True, 2)]
+    resumed_process_span = of_type(found, "cycle_end")[-1]["ts"] - starts[1]["ts"]
+    assert final["elapsed_before"] >= killed_process_span + resumed_process_span - 0.05
 
 
 async def test_resuming_a_finished_run_runs_no_cycle_again(tmp_path: Path) -> None:
