@@ -16,6 +16,7 @@ from kubernetes_asyncio import client, config
 from kubernetes_asyncio.config.config_exception import ConfigException
 
 from ..errors import ConfigError
+from .transport import send_time_tracing
 
 __all__ = ["api_client_for", "env_proxy_for", "list_contexts"]
 
@@ -82,7 +83,7 @@ async def api_client_for(path: str | os.PathLike[str], context: str) -> AsyncIte
         rest.proxy = proxy
     trusting: aiohttp.ClientSession = rest.pool_manager
     rest.pool_manager = aiohttp.ClientSession(connector=trusting.connector, connector_owner=False,
-                                              read_bufsize=2**21)
+                                              read_bufsize=2**21, trace_configs=[send_time_tracing()])
     try:
         async with api_client:
             yield api_client

@@ -11,6 +11,7 @@ import asyncio
 import random
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from typing import Any, NamedTuple
 
 import aiohttp
@@ -22,7 +23,7 @@ from .resources import Resource
 from .retrying import RequestCounters, backoff_delay, is_retryable
 from .settings import ClientSettings
 
-__all__ = ["Answer", "Query", "Transport"]
+__all__ = ["Answer", "Query", "Transport", "send_time_tracing"]
 
 Query = Sequence[tuple[str, str]]
 """Query parameters as (name, value) pairs, already strings."""
@@ -34,7 +35,28 @@ class Answer(NamedTuple):
 
     body: Any
     sent: float
+    """When the request's headers went out on a connection (with send_time_tracing on the session),
+    else when the attempt began: either way after any wait for a connection or a TLS handshake."""
     answered: float
+
+
+_HEADERS_SENT: ContextVar[list[float] | None] = ContextVar("asyncswitch_headers_sent", default=None)
+"""Where the tracing hook of the request being made in this task puts its headers-sent time."""
+
+
+def send_time_tracing() -> aiohttp.TraceConfig:
+    """An aiohttp trace config that lets Transport time a request from the moment it was sent,
+    rather than from the call, which may first wait for a connection and its TLS handshake."""
+
+    async def headers_sent(session: aiohttp.ClientSession, context: Any,
+                           params: aiohttp.TraceRequestHeadersSentParams) -> None:
+        times = _HEADERS_SENT.get()
+        if times is not None:
+            times.append(asyncio.get_running_loop().time())
+
+    tracing = aiohttp.TraceConfig()
+    tracing.on_request_headers_sent.append(headers_sent)
+    return tracing
 
 
 _AUTH = ["BearerToken"]
@@ -90,10 +112,11 @@ class Transport:
         while True:
             attempt += 1
             self.counters.count_attempt(verb, retry=attempt > 1)
-            sent = clock()
+            started, sent_at = clock(), list[float]()
+            token = _HEADERS_SENT.set(sent_at)
             try:
                 answer = await self._send(method, path, query=query, body=body, content_type=content_type)
-                return Answer(answer, sent, clock())
+                return Answer(answer, sent_at[-1] if sent_at else started, clock())
             except ApiException as exc:
                 error = error_for_status(
                     int(exc.status or 0), status_from_body(exc.body), hub=self.hub, resource=resource.key,
@@ -105,6 +128,8 @@ class Transport:
             except _NO_ANSWER as exc:
                 error = self._unreachable(exc, verb=verb, resource=resource, name=name, namespace=namespace)
                 cause = exc
+            finally:
+                _HEADERS_SENT.reset(token)
             if attempt >= self.settings.attempts or not is_retryable(error):
                 self.counters.failures += 1
                 raise error from cause

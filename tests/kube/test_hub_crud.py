@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from asyncswitch.kube import (
@@ -14,8 +16,9 @@ from asyncswitch.kube import (
     Hub,
     HubApiError,
     NotFoundError,
+    Write,
 )
-from asyncswitch.sim import ApiServer
+from asyncswitch.sim import ApiServer, FaultRule
 from asyncswitch.sim.acm.kinds import MANAGED_CLUSTERS as SIM_MANAGED_CLUSTERS
 
 
@@ -219,3 +222,24 @@ async def test_an_idempotent_create_compares_lists_item_by_item_and_names_the_di
         await kube.create(DEPLOYMENTS, deployment("api:2"), namespace)
 
     assert again["metadata"]["uid"] == first["metadata"]["uid"]
+
+
+async def test_listeners_hear_of_each_confirmed_create_and_patch_with_its_version_and_times(
+        hub: ApiServer, kube: Hub, namespace: str) -> None:
+    heard: list[Write] = []
+    loop = asyncio.get_running_loop()
+    with kube.writes_observed_by(heard.append):
+        called = loop.time()
+        created = await kube.create(CONFIG_MAPS, configmap("settings", mode="a"), namespace)
+        await kube.create(CONFIG_MAPS, configmap("settings", mode="a"), namespace)  # exists already: no write
+        hub.faults.add(FaultRule(verb="patch", latency=0.2))
+        patched = await kube.patch(CONFIG_MAPS, "settings", {"data": {"mode": "b"}}, namespace)
+        assert await kube.delete(CONFIG_MAPS, "settings", namespace)  # deletes are not reported
+    await kube.create(CONFIG_MAPS, configmap("after", mode="a"), namespace)  # the block has ended
+
+    assert [(w.verb, w.name, w.resource_version) for w in heard] == [
+        ("create", "settings", created["metadata"]["resourceVersion"]),
+        ("patch", "settings", patched["metadata"]["resourceVersion"])]
+    assert all((w.hub, w.resource, w.namespace) == ("hub", CONFIG_MAPS, namespace) for w in heard)
+    assert called <= heard[0].sent <= heard[0].answered <= heard[1].sent
+    assert heard[1].answered - heard[1].sent >= 0.2  # the hub's delay is after the sending
