@@ -82,6 +82,18 @@ class RunConfig:
             raise ConfigError("--activation-method restore applies to --method passive only")
         if self.fault_hold < 0:
             raise ConfigError("fault hold must not be negative")
+        if self.old_hub_action is OldHubAction.DECOMMISSION and self.cycles > 1 and not self.dry_run:
+            raise ConfigError("--old-hub-action decommission removes ACM from the old hub, so no later cycle can "
+                              "move the fleet back: give --cycles 1")
+
+    @property
+    def caveats(self) -> list[str]:
+        """Choices that are valid but will probably fail later cycles, to say before the run starts."""
+        if (self.old_hub_action is OldHubAction.NONE and self.method is Method.PASSIVE and self.cycles > 1
+                and not self.dry_run):
+            return ["--old-hub-action none sets up no passive restore on the old hub, so the next passive cycle "
+                    "fails its preflight unless something else (GitOps) creates one"]
+        return []
 
     @property
     def embedded(self) -> bool:

@@ -128,6 +128,8 @@ class Engine:
                              secondary=config.secondary_context, started_wall=time.time())
         self._state = state
         structlog.contextvars.bind_contextvars(run_id=self.run_id)
+        for caveat in config.caveats:
+            self._log.warning(caveat)
         self._loop = CycleLoop(config, run_dir=self.run_dir, state=state, bus=self.bus)
         self._tg = asyncio.TaskGroup()
         await self._tg.__aenter__()

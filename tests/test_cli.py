@@ -33,7 +33,8 @@ def test_bad_sim_options_are_one_line_and_exit_code_2(args: list[str], capsys: p
 @pytest.mark.parametrize("args", [["run", "--cycles", "0"], ["run", "--primary-context", "a"],
                                   ["run", "--primary-context", "a", "--secondary-context", "a"],
                                   ["run", "--method", "full", "--activation-method", "restore"],
-                                  ["run", "--inject-failure", "nope"]])
+                                  ["run", "--inject-failure", "nope"],
+                                  ["run", "--old-hub-action", "decommission"]])
 def test_bad_run_options_are_one_line_and_exit_code_2(args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     assert main(args) == 2
     err = capsys.readouterr().err

@@ -21,7 +21,7 @@ import structlog
 
 from ..config import RunConfig
 from ..files import write_json_atomic
-from ..kube import VELERO_BACKUPS, Hub, ResourceCache
+from ..kube import VELERO_BACKUPS, Hub, HubApiError, ResourceCache, WaitTimeout
 from ..switchover import SwitchoverEvent, SwitchoverOptions, run_switchover
 from ..switchover.facts import backup_type, phase
 from ..switchover.names import BACKUP_NAMESPACE
@@ -137,7 +137,7 @@ class CycleLoop:
             if state.next_cycle > config.cycles:
                 continue
             if outcome.success and outcome.moved and config.method is Method.FULL and not config.dry_run:
-                await self._backup_set_stable(state.primary)
+                await self._backup_set_stable(outcome.cycle_id, state.primary)
             if config.cooldown:
                 try:
                     async with asyncio.timeout(config.cooldown):
@@ -258,20 +258,28 @@ class CycleLoop:
             elif event.kind in ("warning", "check", "dry_run"):
                 self.publish(event.kind, cycle_id, phase=event.phase, name=event.name, **event.detail)
 
-    async def _backup_set_stable(self, hub_name: str) -> None:
+    async def _backup_set_stable(self, cycle_id: str, hub_name: str) -> None:
         """Full method: the next cycle restores "latest"; wait until the new primary's backup set is
-        complete (a Completed backup of each type, none running) and has stopped changing."""
-        async with Hub.connect(self.kubeconfig, hub_name) as hub, \
-                ResourceCache(hub, VELERO_BACKUPS, namespace=BACKUP_NAMESPACE) as cache:
-            def complete(backups: Any) -> bool:
-                owned = [b for b in backups.values() if backup_type(b)]
-                if any(phase(b) in ("New", "InProgress", "Finalizing") for b in owned):
-                    return False
-                done = {backup_type(b) for b in owned if phase(b) == "Completed"}
-                return {"managedClusters", "credentials", "resources"} <= done
+        complete (a Completed backup of each type, none running). A wait that fails is recorded and
+        the run goes on: the next cycle's preflight judges the backups it finds."""
+        started = time.monotonic()
 
-            await cache.wait_for(complete, timeout=self.config.full_backup_stability,
-                                 description="a complete, settled backup set on the new primary")
+        def complete(backups: Any) -> bool:
+            owned = [b for b in backups.values() if backup_type(b)]
+            if any(phase(b) in ("New", "InProgress", "Finalizing") for b in owned):
+                return False
+            done = {backup_type(b) for b in owned if phase(b) == "Completed"}
+            return {"managedClusters", "credentials", "resources"} <= done
+
+        try:
+            async with Hub.connect(self.kubeconfig, hub_name) as hub, \
+                    ResourceCache(hub, VELERO_BACKUPS, namespace=BACKUP_NAMESPACE) as cache:
+                await cache.wait_for(complete, timeout=self.config.full_backup_stability,
+                                     description=f"a complete, settled backup set on {hub_name}")
+        except (WaitTimeout, HubApiError) as exc:
+            self.publish("warning", cycle_id, name="backup_set_stable", hub=hub_name, message=str(exc))
+            return
+        self.publish("backup_set_stable", cycle_id, hub=hub_name, waited_s=time.monotonic() - started)
 
 
 def _describe_failure(exc: BaseException) -> str:

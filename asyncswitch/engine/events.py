@@ -15,7 +15,7 @@ class EngineEvent:
 
     type: str
     """run_start, cycle_start, phase_start, phase_result, cycle_end, step, wait, watch_event,
-    cluster_reconnected, reaction, alert, fault_injected, fault_rolled_back, run_end."""
+    cluster_reconnected, reaction, alert, fault_injected, fault_rolled_back, backup_set_stable, run_end."""
     run_id: str
     cycle_id: str | None = None
     data: dict[str, Any] = field(default_factory=dict)

@@ -26,7 +26,7 @@ DEADLINE = 60.0
 
 CYCLE_SCOPED = frozenset({"cycle_start", "phase_start", "phase_result", "cycle_end", "step", "wait", "check",
                           "warning", "watch_event", "cluster_reconnected", "alert", "fault_injected",
-                          "fault_rolled_back", "reaction"})
+                          "fault_rolled_back", "reaction", "backup_set_stable"})
 """Record types that belong to one cycle and must carry its cycle_id."""
 
 
