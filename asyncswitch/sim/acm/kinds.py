@@ -2,6 +2,24 @@
 
 from __future__ import annotations
 
+from ...acm_names import (
+    ACM_NAMESPACE,
+    AVAILABLE,
+    BACKUP_NAMESPACE,
+    BACKUP_TYPE_LABEL,
+    DISABLE_AUTO_IMPORT,
+    IMMEDIATE_IMPORT,
+    IMPORT_CONFIGMAP,
+    JOINED,
+    LOCAL_CLUSTER,
+    MCE_NAMESPACE,
+    OBSERVABILITY_NAMESPACE,
+    OBSERVATORIUM_API,
+    PASSIVE_RESTORE,
+    THANOS_COMPACT,
+    THANOS_SECRET,
+    VELERO_SCHEDULE_LABEL,
+)
 from ..resources import ResourceType
 
 __all__ = [
@@ -51,39 +69,24 @@ __all__ = [
     "VELERO_SCHEDULE_LABEL",
 ]
 
-ACM_NAMESPACE = "open-cluster-management"
-BACKUP_NAMESPACE = "open-cluster-management-backup"
-OBSERVABILITY_NAMESPACE = "open-cluster-management-observability"
-MCE_NAMESPACE = "multicluster-engine"
 AGENT_NAMESPACE = "open-cluster-management-agent"
 GLOBAL_SET_NAMESPACE = "open-cluster-management-global-set"
 HUB_NAMESPACES = (ACM_NAMESPACE, BACKUP_NAMESPACE, OBSERVABILITY_NAMESPACE, MCE_NAMESPACE, GLOBAL_SET_NAMESPACE)
 
-LOCAL_CLUSTER = "local-cluster"
-PASSIVE_RESTORE = "restore-acm-passive-sync"
 SCHEDULE_NAME = "acm-hub-backup"
 MCH_NAME = "multiclusterhub"
 MCO_NAME = "observability"
 BSL_NAME = "default"
 DPA_NAME = "velero-dpa"
-IMPORT_CONFIGMAP = "import-controller-config"
-THANOS_COMPACT = "observability-thanos-compact"
-OBSERVATORIUM_API = "observability-observatorium-api"
 MCO_OPERATOR = "multicluster-observability-operator"
-THANOS_SECRET = "thanos-object-storage"
 
 # Labels and annotations the controllers read and write.
-SCHEDULE_TYPE_LABEL = "cluster.open-cluster-management.io/backup-schedule-type"
+SCHEDULE_TYPE_LABEL = BACKUP_TYPE_LABEL
 BACKUP_CLUSTER_LABEL = "cluster.open-cluster-management.io/backup-cluster"
-VELERO_SCHEDULE_LABEL = "velero.io/schedule-name"
-DISABLE_AUTO_IMPORT = "import.open-cluster-management.io/disable-auto-import"
-IMMEDIATE_IMPORT = "import.open-cluster-management.io/immediate-import"
 RESTORE_FINALIZER = "restores.cluster.open-cluster-management.io/finalizer"
 CLUSTER_FINALIZER = "cluster.open-cluster-management.io/api-resource-cleanup"
 MCH_FINALIZER = "finalizer.operator.open-cluster-management.io"
 
-AVAILABLE = "ManagedClusterConditionAvailable"
-JOINED = "ManagedClusterJoined"
 ACCEPTED = "HubAcceptedManagedCluster"
 
 
