@@ -133,10 +133,10 @@ def _proc_cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _start_sim(clusters: int, kubeconfig: Path) -> tuple[subprocess.Popen[str], float]:
+def _start_sim(clusters: int, kubeconfig: Path, *, profile: str = "fast") -> tuple[subprocess.Popen[str], float]:
     started = time.monotonic()
     sim = subprocess.Popen([sys.executable, "-m", "asyncswitch", "sim", "--clusters", str(clusters),
-                            "--profile", "fast", "--kubeconfig-out", str(kubeconfig)],
+                            "--profile", profile, "--kubeconfig-out", str(kubeconfig)],
                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
                            cwd=Path(__file__).resolve().parents[1])
     assert sim.stdout is not None
