@@ -9,6 +9,7 @@ from typing import TextIO
 from rich.console import Console
 from rich.table import Table
 
+from .config import PHASE_NAMES
 from .engine import EngineEvent
 from .metrics import HdrCollector
 
@@ -56,14 +57,14 @@ class Display:
         for column in ("phase", "count", "p50 (s)", "p95 (s)", "p99 (s)", "max (s)"):
             table.add_column(column, justify="left" if column == "phase" else "right")
         summary = collector.summary()
-        for name, stats in summary.items():
-            if not stats.get("count") or not (name.startswith("phase.") or name in ("cycle", "cluster.reconnect")):
-                continue
-            table.add_row(name.removeprefix("phase."), str(int(stats["count"])),
-                          *(f"{stats[k] / 1000:.3f}" for k in ("p50", "p95", "p99", "max")))
+        for name in (*(f"phase.{phase}" for phase in PHASE_NAMES), "cycle", "cluster.reconnect"):
+            stats = summary.get(name) or {}
+            if stats.get("count"):
+                table.add_row(name.removeprefix("phase."), str(int(stats["count"])),
+                              *(f"{stats[k] / 1000:.3f}" for k in ("p50", "p95", "p99", "max")))
         self.console.print(table)
         reaction = summary.get("reaction") or {}
         if reaction.get("count"):
-            self.console.print(f"monitors saw {int(reaction['count'])} writes of the run after p50 "
-                               f"{reaction['p50']:.2f} ms, p99 {reaction['p99']:.2f} ms, max {reaction['max']:.2f} ms")
+            self.console.print(f"monitors saw the run's {int(reaction['count'])} writes after p50 "
+                               f"{reaction['p50']:.1f} ms, p99 {reaction['p99']:.1f} ms (max {reaction['max']:.1f})")
         self.console.print(f"artifacts: {run_dir}")

@@ -113,7 +113,9 @@ async def test_the_main_command_runs_three_cycles_and_leaves_the_artifacts_of_th
     assert not any(token in finished.stdout + finished.stderr for token in tokens)
 
     # The closing lines: the table, the reaction figures, where the artifacts are.
-    assert re.search(r"monitors saw \d+ writes of the run after p50 [\d.]+ ms, p99 [\d.]+ ms", finished.stdout)
+    assert re.search(r"monitors saw the run's \d+ writes after p50 [\d.]+ ms, p99 [\d.]+ ms", finished.stdout)
+    table = [line.split()[1] for line in finished.stdout.splitlines() if line.startswith("│")]
+    assert table == [*PHASES, "cycle", "cluster.reconnect"]  # in pipeline order
 
 
 async def test_twenty_instant_cycles_all_succeed(tmp_path: Path) -> None:
