@@ -19,6 +19,9 @@ __all__ = ["Display"]
 class Display:
     """Prints one line per cycle (with live percentiles) and a closing table of per-phase figures."""
 
+    SHOWS = frozenset({"cycle_start", "phase_result", "alert", "fault_injected", "fault_rolled_back", "cycle_end"})
+    """The record types :meth:`show` prints (what to subscribe it to)."""
+
     def __init__(self, *, total_cycles: int, stream: TextIO | None = None, enabled: bool = True) -> None:
         self.total = total_cycles
         self.enabled = enabled

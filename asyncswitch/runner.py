@@ -12,7 +12,7 @@ import contextlib
 import json
 import os
 import time
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Collection
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -135,10 +135,11 @@ class Engine:
         await self._tg.__aenter__()
         writer = JsonlWriter(self.run_dir / "metrics.jsonl", self.bus.subscribe())
         self._consumers.append(self._tg.create_task(writer.run(), name="metrics:jsonl"))
-        self._consumers.append(self._tg.create_task(self._collect(self.bus.subscribe()), name="metrics:hdr"))
+        collected = self.bus.subscribe(HdrCollector.CONSUMES | {"alert", "cycle_end"})
+        self._consumers.append(self._tg.create_task(self._collect(collected), name="metrics:hdr"))
         if self._display is not None:
-            self._consumers.append(self._tg.create_task(self._display.run(self.bus.subscribe(), self.collector),
-                                                        name="display"))
+            self._consumers.append(self._tg.create_task(
+                self._display.run(self.bus.subscribe(Display.SHOWS), self.collector), name="display"))
         self.bus.publish(EngineEvent("run_start", self.run_id, data={
             "resumed": config.resume is not None, "next_cycle": state.next_cycle, "cycles": config.cycles,
             "primary": state.primary, "secondary": state.secondary, "elapsed_before_s": state.elapsed_before}))
@@ -194,13 +195,13 @@ class Engine:
         if self._loop is not None:
             self._loop.request_stop()
 
-    def events(self) -> AsyncGenerator[EngineEvent, None]:
-        """Every engine event from this call on, until the run ends.
+    def events(self, types: Collection[str] | None = None) -> AsyncGenerator[EngineEvent, None]:
+        """Every engine event from this call on (only those of ``types``, if given), until the run ends.
 
         Subscribes at the call, not at the first iteration: call it before ``engine.run()`` and
         iterate in another task (under ``contextlib.aclosing``), and no event of the first cycle is missed.
         """
-        return self.bus.stream()
+        return self.bus.stream(types)
 
     async def _collect(self, queue: asyncio.Queue[EngineEvent | None]) -> None:
         while (event := await queue.get()) is not None:

@@ -64,6 +64,9 @@ def mean(histogram: HdrHistogram) -> float:
 class HdrCollector:
     """Consumes engine events and keeps one histogram per measured thing."""
 
+    CONSUMES = frozenset({"phase_result", "cycle_end", "cluster_reconnected", "reaction", "wait"})
+    """The record types :meth:`consume` measures (what to subscribe it to)."""
+
     def __init__(self, queue: asyncio.Queue[EngineEvent | None] | None = None, *,
                  on_update: Callable[[HdrCollector], None] | None = None) -> None:
         self.queue = queue
