@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import contextlib
 import gc
+import json
 import logging
 import os
 import signal
@@ -20,6 +21,15 @@ from pathlib import Path
 import structlog
 
 from . import __version__
+from .analysis import (
+    DEFAULT_MIN_DELTA_MS,
+    DEFAULT_THRESHOLD,
+    compare_reports,
+    load_report,
+    print_comparison,
+    print_report,
+    write_html,
+)
 from .config import FAULT_SCENARIOS, PHASE_NAMES, RunConfig
 from .display import Display
 from .errors import ConfigError
@@ -130,6 +140,25 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--plain-http", action="store_true", help="serve HTTP instead of HTTPS")
     sim.add_argument("--bookmark-interval", type=float, default=60.0,
                      help="seconds between BOOKMARK events on idle watches that ask for them")
+
+    analyze = sub.add_parser("analyze", help="report on a run directory: counts, latencies, failures, alerts, faults")
+    analyze.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    analyze.add_argument("--html", type=Path, default=None, metavar="PATH",
+                         help="also write a self-contained HTML report to PATH")
+    analyze.add_argument("--json", action="store_true", help="print one JSON document instead of tables")
+
+    compare = sub.add_parser("compare", help="compare two runs' latency percentiles and success rates")
+    compare.add_argument("baseline", type=Path, metavar="BASELINE_RUN_DIR")
+    compare.add_argument("candidate", type=Path, metavar="CANDIDATE_RUN_DIR")
+    compare.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD,
+                         help=f"flag a percentile whose candidate/baseline ratio exceeds this "
+                              f"(default {DEFAULT_THRESHOLD:g})")
+    compare.add_argument("--min-delta-ms", type=float, default=DEFAULT_MIN_DELTA_MS,
+                         help="... and that is more than this many ms slower, so 1 ms -> 2 ms is not flagged "
+                              f"(default {DEFAULT_MIN_DELTA_MS:g})")
+    compare.add_argument("--check-regressions", action="store_true",
+                         help="exit 1 if a regression is flagged (for CI)")
+    compare.add_argument("--json", action="store_true", help="print one JSON document instead of tables")
     return parser
 
 
@@ -257,6 +286,29 @@ async def _run(args: argparse.Namespace) -> int:
     return EXIT_OK if result.ok else EXIT_FAILED
 
 
+def _analyze(args: argparse.Namespace) -> int:
+    report = load_report(args.run_dir)
+    if args.html is not None:
+        write_html(report, args.html)
+    if args.json:
+        print(json.dumps(report.to_json(), indent=2), flush=True)
+    else:
+        print_report(report, sys.stdout)
+        if args.html is not None:
+            print(f"html report: {args.html}", flush=True)
+    return EXIT_OK if report.all_succeeded else EXIT_FAILED
+
+
+def _compare(args: argparse.Namespace) -> int:
+    comparison = compare_reports(load_report(args.baseline), load_report(args.candidate), threshold=args.threshold,
+                                 min_delta_ms=args.min_delta_ms)
+    if args.json:
+        print(json.dumps(comparison.to_json(), indent=2), flush=True)
+    else:
+        print_comparison(comparison, sys.stdout)
+    return EXIT_FAILED if args.check_regressions and comparison.regressed else EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
@@ -268,9 +320,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "switchover":
             _configure_logging("console")
             return asyncio.run(_switchover(args))
+        if args.command == "analyze":
+            return _analyze(args)
+        if args.command == "compare":
+            return _compare(args)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader of our output went away (`analyze RUN_DIR | head`): stop quietly, as a filter does,
+        # with stdout pointed at /dev/null so the interpreter's final flush cannot fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FAILED
     return EXIT_FAILED

@@ -1,0 +1,153 @@
+"""The text renderings of a RunReport and a Comparison: rich tables (no colour when not on a terminal)
+with a light frame that survives pasting into a ticket.
+
+The console interprets no markup, emoji codes or highlighting: an error message from the artifacts
+prints as it was recorded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from typing import TextIO
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+from .compare import Comparison
+from .formatting import (
+    describe_hubs,
+    describe_lifecycle,
+    describe_options,
+    describe_outcome,
+    describe_versions,
+    direction,
+    format_input,
+    format_ms,
+    format_rate,
+    format_ratio,
+    format_seconds,
+    metric_label,
+)
+from .report import RunReport
+
+__all__ = ["print_comparison", "print_report"]
+
+_LATENCY_COLUMNS = ("p50", "p90", "p95", "p99", "max")
+
+
+def _console(stream: TextIO) -> Console:
+    return Console(file=stream, markup=False, emoji=False, highlight=False)
+
+
+def _table(title: str, columns: Sequence[str], *, numeric: Collection[str]) -> Table:
+    """Columns named in ``numeric`` are right-aligned."""
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    for column in columns:
+        table.add_column(column, justify="right" if column in numeric else "left")
+    return table
+
+
+def _print_table(console: Console, table: Table) -> None:
+    console.line()
+    console.print(table)
+
+
+def _print_facts(console: Console, facts: list[tuple[str, str]]) -> None:
+    """``name  value`` lines, left to the terminal to wrap (a file gets them whole)."""
+    width = max(len(name) for name, _ in facts)
+    for name, value in facts:
+        console.print(f"{name:<{width}}  {value}", soft_wrap=True)
+
+
+def print_report(report: RunReport, stream: TextIO) -> None:
+    console = _console(stream)
+    _print_facts(console, [("run", report.run_id), ("directory", str(report.run_dir)),
+                          ("started", report.started_at or "unknown"), ("options", describe_options(report)),
+                          ("hubs", describe_hubs(report)), ("versions", describe_versions(report)),
+                          ("cycles", describe_outcome(report)), ("end", describe_lifecycle(report))])
+    for note in report.notes:
+        console.print(f"note: {note}", soft_wrap=True)
+
+    latency = _table("latency (ms)", ["histogram", "count", *_LATENCY_COLUMNS], numeric=["count", *_LATENCY_COLUMNS])
+    for name, stats in report.latency_ms.items():
+        latency.add_row(metric_label(name), str(int(stats["count"])),
+                        *(format_ms(stats[key]) for key in _LATENCY_COLUMNS))
+    _print_table(console, latency)
+
+    if report.failures:
+        by_phase = _table("failures by phase", ["phase", "failed cycles"], numeric=["failed cycles"])
+        for phase, count in report.failures_by_phase.items():
+            by_phase.add_row(phase, str(count))
+        if report.failures_outside_phases:
+            by_phase.add_row("(outside the phases)", str(report.failures_outside_phases))
+        _print_table(console, by_phase)
+        errors = _table("errors of failed cycles", ["cycles", "error"], numeric=["cycles"])
+        for error, count in report.errors:
+            errors.add_row(str(count), error)
+        _print_table(console, errors)
+
+    if report.alerts:
+        alerts = _table("alerts", ["rule", "count", "last message"], numeric=["count"])
+        for alert in report.alerts:
+            alerts.add_row(alert.rule, str(alert.count), alert.last_message)
+        _print_table(console, alerts)
+    else:
+        console.print("\nalerts: none")
+
+    if report.faults:
+        counts = ["injected", "not injected", "rolled back", "roll-back failed"]
+        faults = _table("injected faults", ["scenario", *counts], numeric=counts)
+        for fault in report.faults:
+            faults.add_row(fault.scenario, str(fault.injected), str(fault.not_injected),
+                           str(fault.rolled_back), str(fault.roll_back_failed))
+        _print_table(console, faults)
+
+    if not report.cycles:
+        console.print("\ncycles: none ended")
+        return
+    slowest = _table("slowest cycles", ["cycle", "direction", "duration (s)", "result"], numeric=["duration (s)"])
+    for row in report.slowest_cycles():
+        slowest.add_row(row.cycle_id, direction(row), format_seconds(row.duration_s),
+                        "ok" if row.success else "FAILED")
+    _print_table(console, slowest)
+
+    cycles = _table("cycles", ["cycle", "direction", "result", "duration (s)", "error"], numeric=["duration (s)"])
+    for row in report.cycles:
+        cycles.add_row(row.cycle_id, direction(row), "ok" if row.success else "FAILED",
+                       format_seconds(row.duration_s), row.error or "")
+    _print_table(console, cycles)
+
+
+def print_comparison(comparison: Comparison, stream: TextIO) -> None:
+    console = _console(stream)
+    baseline, candidate = comparison.baseline, comparison.candidate
+    _print_facts(console, [
+        ("baseline", f"{baseline.run_id}: {baseline.total_cycles} cycles, "
+                     f"{format_rate(baseline.success_rate)} succeeded ({baseline.run_dir})"),
+        ("candidate", f"{candidate.run_id}: {candidate.total_cycles} cycles, "
+                      f"{format_rate(candidate.success_rate)} succeeded ({candidate.run_dir})")])
+    for role, report in (("baseline", baseline), ("candidate", candidate)):
+        for note in report.notes:
+            console.print(f"note ({role}): {note}", soft_wrap=True)
+    if comparison.input_differences:
+        console.print("warning: the runs' inputs differ, so their timings are not comparable: " + "; ".join(
+            f"{d.name} {format_input(d.baseline)} vs {format_input(d.candidate)}"
+            for d in comparison.input_differences), soft_wrap=True)
+
+    table = _table("latency (ms)", ["histogram", "pct", "baseline", "candidate", "ratio", ""],
+                   numeric=["baseline", "candidate", "ratio"])
+    for row in comparison.rows:
+        table.add_row(metric_label(row.metric), row.percentile, format_ms(row.baseline_ms),
+                      format_ms(row.candidate_ms), format_ratio(row.ratio), "REGRESSION" if row.regression else "")
+    _print_table(console, table)
+
+    rule = f"candidate/baseline > {comparison.threshold:g} and more than {comparison.min_delta_ms:g} ms slower"
+    regressed = [f"{metric_label(row.metric)} {row.percentile}" for row in comparison.regressions]
+    if comparison.success_rate_dropped:
+        regressed.append(f"success rate {format_rate(baseline.success_rate)} -> {format_rate(candidate.success_rate)}")
+    console.line()
+    if regressed:
+        console.print(f"regressions ({rule}): {', '.join(regressed)}", soft_wrap=True)
+    else:
+        console.print(f"no regressions ({rule})", soft_wrap=True)
