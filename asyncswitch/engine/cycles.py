@@ -13,6 +13,7 @@ import asyncio
 import json
 import random
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,7 @@ from .events import EngineEvent
 from .faults import FaultInjector
 from .monitors import AlertThresholds, Monitors
 
-__all__ = ["CycleLoop", "RunState"]
+__all__ = ["CycleLoop", "CycleOutcome", "CycleRunner", "RunState"]
 
 
 @dataclass
@@ -73,8 +74,21 @@ class CycleOutcome:
     phases: list[dict[str, Any]] = field(default_factory=list)
 
 
+CycleRunner = Callable[[int], Awaitable[CycleOutcome]]
+"""Runs cycle number N and says how it went; a failure is an outcome, not an exception."""
+
+
 class CycleLoop:
-    def __init__(self, config: RunConfig, *, run_dir: Path, state: RunState, bus: EventBus) -> None:
+    """The soak controls around the cycles: which cycle runs next and whether one runs at all
+    (--cycles, --run-hours, --max-failures, --stop-on-failure, --cooldown, request_stop), the hubs'
+    orientation, and the run state saved between cycles.
+
+    ``run_cycle`` runs one cycle; by default a switchover cycle between the configured hubs (below).
+    Soak timings are read from the event loop's clock, so they can be tested on virtual time.
+    """
+
+    def __init__(self, config: RunConfig, *, run_dir: Path, state: RunState, bus: EventBus,
+                 run_cycle: CycleRunner | None = None) -> None:
         assert config.kubeconfig is not None
         assert config.primary_context
         assert config.secondary_context
@@ -84,9 +98,11 @@ class CycleLoop:
         self.state = state
         self.bus = bus
         self.rng = random.Random(config.seed)
+        self._run_cycle = run_cycle or self._guarded_cycle
         self._stop = asyncio.Event()
         self._log = structlog.get_logger("asyncswitch.engine")
-        self._process_started = time.monotonic()
+        self._clock = asyncio.get_running_loop().time
+        self._process_started = self._clock()
         state.elapsed_as_of = time.time()
 
     def request_stop(self) -> None:
@@ -101,7 +117,7 @@ class CycleLoop:
         return self.run_dir / "run_state.json"
 
     def _elapsed(self) -> float:
-        return self.state.elapsed_before + (time.monotonic() - self._process_started)
+        return self.state.elapsed_before + (self._clock() - self._process_started)
 
     async def _save(self) -> None:
         # fsync'ed file I/O: off the loop, which the monitors and the pipeline share.
@@ -113,10 +129,10 @@ class CycleLoop:
             if state.next_cycle > config.cycles:
                 state.stop_reason = "cycles done"
                 break
-            if config.run_hours is not None and self._elapsed() >= config.run_hours * 3600:
+            if self._out_of_time():
                 state.stop_reason = "run hours reached"
                 break
-            outcome = await self._guarded_cycle(state.next_cycle)
+            outcome = await self._run_cycle(state.next_cycle)
             state.in_flight = None
             state.next_cycle += 1
             if outcome.success:
@@ -125,8 +141,7 @@ class CycleLoop:
                 state.failures += 1
             if outcome.moved:
                 state.primary, state.secondary = state.secondary, state.primary
-            state.elapsed_before, self._process_started = self._elapsed(), time.monotonic()
-            state.elapsed_as_of = time.time()
+            self._fold_elapsed()
             await self._save()
             if not outcome.success and config.stop_on_failure:
                 state.stop_reason = "stop on failure"
@@ -134,8 +149,8 @@ class CycleLoop:
             if config.max_failures is not None and state.failures >= config.max_failures:
                 state.stop_reason = "max failures reached"
                 break
-            if state.next_cycle > config.cycles:
-                continue
+            if state.next_cycle > config.cycles or self._out_of_time():
+                continue  # no next cycle: no wait for one
             if outcome.success and outcome.moved and config.method is Method.FULL and not config.dry_run:
                 await self._backup_set_stable(outcome.cycle_id, state.primary)
             if config.cooldown:
@@ -147,8 +162,17 @@ class CycleLoop:
         if state.stop_reason is None:
             state.stop_reason = "stopped"
         state.finished = True
+        self._fold_elapsed()
         await self._save()
         return state
+
+    def _out_of_time(self) -> bool:
+        return self.config.run_hours is not None and self._elapsed() >= self.config.run_hours * 3600
+
+    def _fold_elapsed(self) -> None:
+        """Bring the saved elapsed time up to now (it counts toward --run-hours across resumes)."""
+        self.state.elapsed_before, self._process_started = self._elapsed(), self._clock()
+        self.state.elapsed_as_of = time.time()
 
     async def _guarded_cycle(self, number: int) -> CycleOutcome:
         """A cycle whose task group fails (a monitor's watch refused, a hub gone mid-cycle, a bug) is a

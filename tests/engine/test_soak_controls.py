@@ -2,9 +2,10 @@
 and request_stop(). The rule for each: a cycle in flight always finishes; a stop only keeps the
 next one from starting.
 
-Cooldowns are tested with request_stop() and the order of events, in real time, not under looptime:
-the simulated hubs run on the test's loop, so virtual time would fast-forward their controllers and
-the client's deadlines too."""
+These run real switchover cycles against a simulated pair on the test's loop, so they stay in real
+time (virtual time would fast-forward the hubs' controllers and the client's deadlines too) with
+sub-second cooldowns and limits. Hours of cooldown and run-hours, on virtual time, are in
+test_soak_timing.py."""
 
 from __future__ import annotations
 
