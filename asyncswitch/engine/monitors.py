@@ -122,16 +122,20 @@ class Monitors:
         name = f"{resource.plural}@{hub.name}"
         health = self.health[name] = MonitorHealth(name)
 
+        gap_alert = ("watch_gap", hub.name, name)
+
         def on_gap(gap: Gap) -> None:
             health.gaps.append(gap)
-            self.alert("watch_gap", hub.name, name,
-                       f"the {name} watch was blind for {gap.duration:.3f} s ({gap.reason})")
+            self.alert(*gap_alert, f"the {name} watch was blind for {gap.duration:.3f} s ({gap.reason})")
 
         driver = WatchDriver(clock=asyncio.get_running_loop().time, hub=hub.name, resource=resource.key, on_gap=on_gap)
         objects = self._objects.setdefault((hub.name, resource.key), {})
         try:
             async with contextlib.aclosing(watch(hub, resource, namespace=namespace, driver=driver)) as events:
                 async for event in events:
+                    # A delivery ends a watch-gap episode: the next gap is a new one. A watch that stays
+                    # stalled across reconnects delivers nothing, and so raises one alert, not one each time.
+                    self._raised.discard(gap_alert)
                     health.events += 1
                     health.last_event_wall = event.received_wall
                     health.relists = driver.lists - 1

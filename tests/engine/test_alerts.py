@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any, cast
 
@@ -196,8 +196,10 @@ async def chatty_pair() -> AsyncIterator[SimulatedHubPair]:
         yield sim
 
 
-async def run_monitors(pair: SimulatedHubPair, tmp_path: Path, published: Published, rule: str) -> Monitors:
-    """Start the monitors of both hubs, wait for the first ``rule`` alert, stop them; returns them."""
+async def run_monitors(pair: SimulatedHubPair, tmp_path: Path, published: Published, rule: str, *,
+                       count: int = 1, then: Callable[[Monitors], Awaitable[None]] | None = None) -> Monitors:
+    """Start the monitors of both hubs, wait for ``count`` ``rule`` alerts (and ``then``), stop them;
+    returns them."""
     kubeconfig = pair.write_kubeconfig(tmp_path / "kubeconfig")
     async with Hub.connect(kubeconfig, "hub-a", settings=QUIET) as hub_a, \
             Hub.connect(kubeconfig, "hub-b", settings=QUIET) as hub_b:
@@ -206,7 +208,10 @@ async def run_monitors(pair: SimulatedHubPair, tmp_path: Path, published: Publis
         async with asyncio.TaskGroup() as tg:
             try:
                 await monitors.run(task_group=tg)
-                await published.alert(rule)
+                for _ in range(count):
+                    await published.alert(rule)
+                if then is not None:
+                    await then(monitors)
             finally:
                 monitors.close()
     return monitors
@@ -226,17 +231,36 @@ async def test_a_watch_that_had_to_relist_raises_one_watch_gap_alert(chatty_pair
     assert "expired" in published.alerts("watch_gap")[0]["message"]
 
 
+async def test_each_gap_after_the_watch_delivered_again_is_an_episode_of_its_own(chatty_pair: SimulatedHubPair,
+                                                                                   tmp_path: Path) -> None:
+    chatty_pair.hub_b.faults.expire_next_watches(MC_WATCH, count=2)
+    published = Published()
+
+    monitors = await run_monitors(chatty_pair, tmp_path, published, "watch_gap", count=2)
+
+    assert [g.reason for g in monitors.health["managedclusters@hub-b"].gaps] == ["expired", "expired"]
+    alerts = published.alerts("watch_gap")
+    assert [(a["hub"], a["resource"]) for a in alerts] == [("hub-b", "managedclusters@hub-b")] * 2
+
+
 async def test_a_silent_watch_is_noticed_and_its_gap_raises_a_watch_gap_alert(chatty_pair: SimulatedHubPair,
                                                                               tmp_path: Path) -> None:
     chatty_pair.hub_b.faults.stall_watches(MC_WATCH)
     published = Published()
+
+    async def two_more_gaps(monitors: Monitors) -> None:
+        # Each reconnect stalls again: one blind episode, however many gaps it is made of.
+        async with asyncio.timeout(10):
+            while len(monitors.health["managedclusters@hub-b"].gaps) < 3:  # noqa: ASYNC110 (health has no event)
+                await asyncio.sleep(0.05)
+
     try:
-        monitors = await run_monitors(chatty_pair, tmp_path, published, "watch_gap")
+        monitors = await run_monitors(chatty_pair, tmp_path, published, "watch_gap", then=two_more_gaps)
     finally:
         chatty_pair.hub_b.faults.unstall_watches(MC_WATCH)
 
     gaps = monitors.health["managedclusters@hub-b"].gaps
-    assert gaps
+    assert len(gaps) >= 3
     assert {g.reason for g in gaps} == {"inactive"}
     assert gaps[0].duration >= QUIET.watch_inactivity
     assert [(a["hub"], a["resource"]) for a in published.alerts("watch_gap")] == [("hub-b", "managedclusters@hub-b")]
