@@ -178,16 +178,23 @@ class CycleLoop:
         """A cycle whose task group fails (a monitor's watch refused, a hub gone mid-cycle, a bug) is a
         failed cycle with its cause recorded; the run goes on under its soak controls."""
         started = time.monotonic()
-        try:
-            return await self._cycle(number)
-        except Exception as exc:  # recorded with its traceback; --max-failures bounds the run
-            cycle_id = f"cycle-{number:04d}"
-            error = _describe_failure(exc)
-            self._log.error("cycle failed outside the pipeline", cycle_id=cycle_id, error=error, exc_info=exc)
-            self.publish("cycle_end", cycle_id, cycle=number, success=False, moved_fleet=False,
-                         duration_s=time.monotonic() - started, error=error,
-                         primary=self.state.primary, secondary=self.state.secondary)
-            return CycleOutcome(cycle_id, False, False, time.monotonic() - started, error)
+        cycle_id = f"cycle-{number:04d}"
+        # Bound here, the cycle id reaches every log line of the cycle: the pipeline's, and those of the
+        # monitors and injector tasks, which copy this context when they are created.
+        with structlog.contextvars.bound_contextvars(cycle_id=cycle_id):
+            self._log.info("cycle started", cycle=number, primary=self.state.primary, secondary=self.state.secondary)
+            try:
+                outcome = await self._cycle(number)
+            except Exception as exc:  # recorded with its traceback; --max-failures bounds the run
+                error = _describe_failure(exc)
+                self._log.error("cycle failed outside the pipeline", error=error, exc_info=exc)
+                self.publish("cycle_end", cycle_id, cycle=number, success=False, moved_fleet=False,
+                             duration_s=time.monotonic() - started, error=error,
+                             primary=self.state.primary, secondary=self.state.secondary)
+                return CycleOutcome(cycle_id, False, False, time.monotonic() - started, error)
+            log = self._log.info if outcome.success else self._log.warning
+            log("cycle ended", success=outcome.success, duration_s=round(outcome.duration_s, 3), error=outcome.error)
+            return outcome
 
     async def _cycle(self, number: int) -> CycleOutcome:
         state, config = self.state, self.config

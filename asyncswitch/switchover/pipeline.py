@@ -90,11 +90,19 @@ async def run_switchover(
         started_m, started_w = time.monotonic(), time.time()
         result = ctx.result = PhaseResult(phase.value, started_m, started_w)
         ctx.emit("phase_started", phase.value)
-        try:
-            with structlog.contextvars.bound_contextvars(phase=phase.value):
+        error: str | None = None
+        with structlog.contextvars.bound_contextvars(phase=phase.value):
+            ctx.log.info("phase started")
+            try:
                 await _PHASES[phase](ctx)
-        except (AsyncswitchError, TimeoutError) as exc:
-            error = _describe(exc, phase)
+            except (AsyncswitchError, TimeoutError) as exc:
+                error = _describe(exc, phase)
+            took = round(time.monotonic() - started_m, 3)
+            if error is None:
+                ctx.log.info("phase succeeded", duration_s=took)
+            else:
+                ctx.log.error("phase failed", error=error, duration_s=took)
+        if error is not None:
             result.outcome, result.error = "failed", error
             _finish(result)
             results.append(result)

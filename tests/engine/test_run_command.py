@@ -3,6 +3,7 @@ against the embedded simulated hubs, leaving the run's artifacts exactly as the 
 
 from __future__ import annotations
 
+import json
 import re
 import stat
 from datetime import datetime
@@ -126,3 +127,19 @@ async def test_twenty_instant_cycles_all_succeed(tmp_path: Path) -> None:
     summary = read_json(only_run_dir(tmp_path / "out") / "summary.json")
     assert (summary["cycles"], summary["successes"], summary["success_rate"]) == (20, 20, 1.0)
     assert summary["end_state"]["primary"] == "hub-a"
+
+
+async def test_json_logs_carry_the_run_the_cycle_and_the_phase_on_every_line(tmp_path: Path) -> None:
+    finished = await run_cli(tmp_path, "run", "--cycles", "2", "--sim-profile", "instant", "--sim-clusters", "3",
+                             "--no-progress", "--log-format", "json")
+
+    assert finished.returncode == 0, finished.stderr
+    lines = [json.loads(line) for line in finished.stderr.splitlines()]
+    run_id = only_run_dir(tmp_path / "runs").name
+    assert {line["run_id"] for line in lines} == {run_id}
+    cycles = [(line["cycle_id"], line["event"]) for line in lines if line["event"].startswith("cycle ")]
+    assert cycles == [("cycle-0001", "cycle started"), ("cycle-0001", "cycle ended"),
+                      ("cycle-0002", "cycle started"), ("cycle-0002", "cycle ended")]
+    phases = [(line["cycle_id"], line["phase"]) for line in lines if line["event"] == "phase succeeded"]
+    assert phases == [(cycle, phase) for cycle in ("cycle-0001", "cycle-0002") for phase in PHASES]
+    assert all(line["cycle_id"] and line["phase"] for line in lines if line["event"].startswith("phase "))
