@@ -272,6 +272,9 @@ async def _run(args: argparse.Namespace) -> int:
         if config.embedded:
             pair = await stack.enter_async_context(SimulatedHubPair(SimConfig(
                 clusters=config.sim_clusters, profile=profile_named(config.sim_profile), seed=config.seed)))
+        # What lives for the whole run (modules, the embedded hubs' seeded objects) is kept out of the
+        # cyclic collector's full passes, which pause the loop (docs/performance.md, cycle engine).
+        gc.freeze()
         engine = Engine(config, hub_pair=pair, display=display)
         try:
             async with engine:
