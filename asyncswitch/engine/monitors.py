@@ -251,4 +251,3 @@ class Monitors:
             return
         self._raised.add(key)
         self.publish("alert", {"rule": rule, "hub": hub, "resource": resource, "message": message})
-

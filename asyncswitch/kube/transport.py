@@ -29,14 +29,13 @@ Query = Sequence[tuple[str, str]]
 """Query parameters as (name, value) pairs, already strings."""
 
 
-
 class Answer(NamedTuple):
     """A decoded answer and the event-loop times its attempt was sent and answered."""
 
     body: Any
     sent: float
-    """When the request's headers went out on a connection (with send_time_tracing on the session),
-    else when the attempt began: either way after any wait for a connection or a TLS handshake."""
+    """When the request's headers went out on a connection, after any wait for a connection or a TLS
+    handshake (with send_time_tracing on the session; without it, when the attempt began)."""
     answered: float
 
 
