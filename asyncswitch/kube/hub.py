@@ -120,9 +120,9 @@ class Hub:
         """The object, or None if it (or its type) does not exist."""
         _need_scope(resource, namespace)
         try:
-            found: dict[str, Any] = await self.transport.request(
+            found: dict[str, Any] = (await self.transport.request(
                 "get", "GET", resource.path(namespace=namespace, name=name), resource=resource, name=name,
-                namespace=namespace)
+                namespace=namespace)).body
         except NotFoundError:
             return None
         return found
@@ -160,8 +160,8 @@ class Hub:
             try:
                 while True:
                     query = [*base, ("limit", str(page_size))] + ([("continue", token)] if token else [])
-                    page = await self.transport.request("list", "GET", path, resource=resource,
-                                                        namespace=namespace, query=query)
+                    page = (await self.transport.request("list", "GET", path, resource=resource,
+                                                         namespace=namespace, query=query)).body
                     meta = page.get("metadata") or {}
                     items.extend(page.get("items") or ())
                     resource_version = resource_version or str(meta.get("resourceVersion") or "")
@@ -189,7 +189,7 @@ class Hub:
         _need_scope(resource, namespace)
         name = meta.get("name")
         try:
-            answer = await self.transport.request_timed(
+            answer = await self.transport.request(
                 "create", "POST", resource.path(namespace=namespace), resource=resource, name=name,
                 namespace=namespace, body=body)
             self._wrote("create", resource, namespace, answer)
@@ -216,7 +216,7 @@ class Hub:
         """
         _need_scope(resource, namespace)
         content_type = JSON_PATCH if isinstance(patch, builtins.list) else MERGE_PATCH
-        answer = await self.transport.request_timed(
+        answer = await self.transport.request(
             "patch", "PATCH", resource.path(namespace=namespace, name=name, subresource=subresource),
             resource=resource, name=name, namespace=namespace, body=patch, content_type=content_type)
         self._wrote("patch", resource, namespace, answer)
@@ -254,8 +254,9 @@ class Hub:
                                              ("subresource", subresource)) if v is not None})
         body = {"apiVersion": SELF_SUBJECT_ACCESS_REVIEWS.api_version, "kind": SELF_SUBJECT_ACCESS_REVIEWS.kind,
                 "spec": {"resourceAttributes": attributes}}
-        review: dict[str, Any] = await self.transport.request(
-            "create", "POST", SELF_SUBJECT_ACCESS_REVIEWS.path(), resource=SELF_SUBJECT_ACCESS_REVIEWS, body=body)
+        review: dict[str, Any] = (await self.transport.request(
+            "create", "POST", SELF_SUBJECT_ACCESS_REVIEWS.path(), resource=SELF_SUBJECT_ACCESS_REVIEWS,
+            body=body)).body
         return review
 
 

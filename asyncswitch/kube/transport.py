@@ -86,26 +86,9 @@ class Transport:
         query: Query = (),
         body: Any = None,
         content_type: str = "application/json",
-    ) -> Any:
-        """Send one API request, retried per the settings; return the decoded JSON answer."""
-        answer = await self.request_timed(verb, method, path, resource=resource, name=name, namespace=namespace,
-                                          query=query, body=body, content_type=content_type)
-        return answer.body
-
-    async def request_timed(
-        self,
-        verb: str,
-        method: str,
-        path: str,
-        *,
-        resource: Resource,
-        name: str | None = None,
-        namespace: str | None = None,
-        query: Query = (),
-        body: Any = None,
-        content_type: str = "application/json",
     ) -> Answer:
-        """As :meth:`request`, with when the answered attempt was sent and when its answer arrived."""
+        """Send one API request, retried per the settings: the decoded JSON answer, with when the
+        answered attempt was sent and when its answer arrived."""
         attempt = 0
         clock = asyncio.get_running_loop().time
         while True:
