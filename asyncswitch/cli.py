@@ -37,6 +37,7 @@ from .kube import Hub
 from .runner import Engine
 from .sim import EmulatedHubPair
 from .sim.acm import PROFILES, SimConfig, SimulatedHubPair, profile_named
+from .sim.acm.versions import DEFAULT_ACM_VERSION, parse_acm_version
 from .switchover import ActivationMethod, Method, OldHubAction, SwitchoverOptions, default_state_path, run_switchover
 
 __all__ = ["main"]
@@ -67,6 +68,19 @@ def _port(text: str) -> int:
     if not 0 <= value <= 65535:
         raise argparse.ArgumentTypeError(f"port {value} is out of range 0-65535")
     return value
+
+
+def _acm_versions(text: str, flag: str = "--acm-version") -> str | tuple[str, str]:
+    """``2.15`` for both simulated hubs, or ``2.15,2.17`` for hub-a and hub-b."""
+    parts = [p.strip() for p in text.split(",")]
+    if len(parts) > 2:
+        raise ConfigError(f"{flag} takes one version or two (hub-a's,hub-b's), not {text!r}")
+    try:
+        for part in parts:
+            parse_acm_version(part)
+    except ValueError as exc:
+        raise ConfigError(f"{flag}: {exc}") from None
+    return parts[0] if len(parts) == 1 else (parts[0], parts[1])
 
 
 def _non_negative(text: str) -> int:
@@ -104,6 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--no-progress", action="store_true")
     run.add_argument("--sim-clusters", type=_non_negative, default=20)
     run.add_argument("--sim-profile", choices=sorted(PROFILES), default="fast")
+    run.add_argument("--sim-acm-version", default=DEFAULT_ACM_VERSION, metavar="VERSION[,VERSION]",
+                     help=f"ACM version of the simulated hubs, or hub-a's,hub-b's (2.11-2.17; default "
+                          f"{DEFAULT_ACM_VERSION})")
     run.add_argument("--seed", type=int, default=0)
 
     sw = sub.add_parser("switchover", help="one switchover between two kubeconfig contexts")
@@ -134,6 +151,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="controller timing: instant, fast (default) or realistic")
     sim.add_argument("--speed", type=float, default=None,
                      help="simulated seconds per real second (overrides the profile's; realistic is 1)")
+    sim.add_argument("--acm-version", default=DEFAULT_ACM_VERSION, metavar="VERSION[,VERSION]",
+                     help=f"ACM version of both hubs, or hub-a's,hub-b's, e.g. 2.15,2.17 (2.11-2.17; default "
+                          f"{DEFAULT_ACM_VERSION}); sets the simulated operators' version-dependent behaviour")
     sim.add_argument("--empty", action="store_true",
                      help="serve bare Kubernetes API servers without the simulated ACM hubs")
     sim.add_argument("--seed", type=int, default=0, help="seed for every random choice the hubs make")
@@ -178,7 +198,8 @@ async def _serve_sim(args: argparse.Namespace) -> int:
     pair: EmulatedHubPair | SimulatedHubPair = servers
     if not args.empty:
         config = SimConfig(clusters=args.clusters, profile=profile_named(args.profile, speed=args.speed),
-                           seed=args.seed, tls=not args.plain_http, bookmark_interval=args.bookmark_interval)
+                           seed=args.seed, tls=not args.plain_http, bookmark_interval=args.bookmark_interval,
+                           acm_version=_acm_versions(args.acm_version))
         pair = SimulatedHubPair(config, servers=servers)
     try:
         await pair.start()
@@ -259,7 +280,8 @@ async def _run(args: argparse.Namespace) -> int:
         max_failures=args.max_failures, stop_on_failure=args.stop_on_failure, cooldown=args.cooldown,
         resume=_resume_dir(args), inject_failure=args.inject_failure, inject_at_phase=args.inject_at_phase,
         dry_run=args.dry_run, output_dir=args.output_dir, log_format=args.log_format,
-        progress=not args.no_progress, sim_clusters=args.sim_clusters, sim_profile=args.sim_profile, seed=args.seed)
+        progress=not args.no_progress, sim_clusters=args.sim_clusters, sim_profile=args.sim_profile, seed=args.seed,
+        sim_acm_version=args.sim_acm_version)
     main_task = asyncio.current_task()
     assert main_task is not None
     loop = asyncio.get_running_loop()
@@ -271,7 +293,8 @@ async def _run(args: argparse.Namespace) -> int:
         pair = None
         if config.embedded:
             pair = await stack.enter_async_context(SimulatedHubPair(SimConfig(
-                clusters=config.sim_clusters, profile=profile_named(config.sim_profile), seed=config.seed)))
+                clusters=config.sim_clusters, profile=profile_named(config.sim_profile), seed=config.seed,
+                acm_version=_acm_versions(config.sim_acm_version, "--sim-acm-version"))))
         # What lives for the whole run (modules, the embedded hubs' seeded objects) is kept out of the
         # cyclic collector's full passes, which pause the loop (docs/performance.md, cycle engine).
         gc.freeze()

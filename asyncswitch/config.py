@@ -49,6 +49,8 @@ class RunConfig:
     progress: bool = True
     sim_clusters: int = 20
     sim_profile: str = "fast"
+    sim_acm_version: str = "2.14.2"
+    """ACM version of the embedded simulated hubs, or "hub-a's,hub-b's" (2.11 to 2.17)."""
     seed: int = 0
     min_managed_clusters: int = 0
     timeouts: Timeouts = field(default_factory=Timeouts)

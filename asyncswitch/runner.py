@@ -151,7 +151,7 @@ class Engine:
         if self._hub_pair is None:
             return None
         info: dict[str, Any] = {"clusters": self.config.sim_clusters, "profile": self.config.sim_profile,
-                                "seed": self.config.seed}
+                                "seed": self.config.seed, "acm_version": self.config.sim_acm_version}
         return info
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

@@ -13,6 +13,7 @@ from ..server import ApiServer
 from ..store import Store
 from .kinds import BACKUP_NAMESPACE, IMPORT_CONFIGMAP, MCE_NAMESPACE
 from .profiles import SimClock, TimingProfile, profile_named
+from .versions import DEFAULT_ACM_VERSION, AcmVersion, parse_acm_version
 from .world import BackupStorage, Fleet
 
 __all__ = ["SimConfig", "SimHub", "SimWorld"]
@@ -26,8 +27,9 @@ class SimConfig:
     """Managed clusters in the fleet (local-cluster on each hub not counted)."""
     profile: TimingProfile = field(default_factory=lambda: profile_named("fast"))
     seed: int = 0
-    acm_version: str = "2.14.2"
-    """MultiClusterHub status.currentVersion on both hubs; ≥ 2.14 brings the ImportOnly default."""
+    acm_version: str | tuple[str, str] = DEFAULT_ACM_VERSION
+    """ACM version of both hubs, or (hub-a's, hub-b's). It sets MultiClusterHub status.currentVersion and
+    every version-dependent behaviour of the simulated operators (versions.py, docs/simulator.md)."""
     hive_share: float = 0.3
     """Share of clusters provisioned by Hive (with a ClusterDeployment)."""
     preserve_on_delete_false: int = 0
@@ -50,6 +52,17 @@ class SimConfig:
             raise ValueError("hive_share must be between 0 and 1")
         if self.preserve_on_delete_false < 0:
             raise ValueError("preserve_on_delete_false must not be negative")
+        versions = (self.acm_version,) if isinstance(self.acm_version, str) else tuple(self.acm_version)
+        if len(versions) not in (1, 2):
+            raise ValueError("acm_version is one version, or two: hub-a's and hub-b's")
+        for version in versions:
+            parse_acm_version(version)
+
+    def version_of(self, hub: str) -> str:
+        """The ACM version of ``hub`` ("hub-a" or "hub-b")."""
+        if isinstance(self.acm_version, str):
+            return self.acm_version
+        return self.acm_version[0] if hub == "hub-a" else self.acm_version[1]
 
 
 class SimWorld:
@@ -81,6 +94,7 @@ class SimHub:
         self.name = server.name
         self.cluster_id = cluster_id or str(uuid.uuid5(uuid.NAMESPACE_DNS, f"{server.name}.asyncswitch"))
         self.acm_version = acm_version
+        self.version: AcmVersion = parse_acm_version(acm_version)
         self.imported: set[str] = set()
         """Clusters this hub has imported before (ImportOnly does not import them again by itself)."""
 
@@ -89,14 +103,10 @@ class SimHub:
         return self.server.store
 
     def version_at_least(self, major: int, minor: int) -> bool:
-        parts = self.acm_version.split(".")
-        try:
-            return (int(parts[0]), int(parts[1])) >= (major, minor)
-        except (IndexError, ValueError):
-            return False
+        return (2, self.version.minor) >= (major, minor)
 
     def import_strategy(self) -> str:
-        if not self.version_at_least(2, 14):
+        if not self.version.import_only_default:
             return "ImportAndSync"
         cm = self.store.find(self.store.type_of("configmaps"), MCE_NAMESPACE, IMPORT_CONFIGMAP)
         value = ((cm.obj.get("data") or {}).get("autoImportStrategy") if cm else None) or "ImportOnly"

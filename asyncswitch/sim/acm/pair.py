@@ -62,7 +62,7 @@ class SimulatedHubPair:
         self._tg: asyncio.TaskGroup | None = None
         self.world: SimWorld | None = None
         self.hubs: dict[str, SimHub] = {
-            s.name: SimHub(s, acm_version=self.config.acm_version) for s in self.servers.servers
+            s.name: SimHub(s, acm_version=self.config.version_of(s.name)) for s in self.servers.servers
         }
         self.operators: dict[str, HubOperators] = {}
 

@@ -62,7 +62,7 @@ def seed_hub(hub: SimHub, config: SimConfig) -> None:
         "spec": {"availabilityConfig": "High"},
     })
     patch_status(store, MULTICLUSTER_HUBS, ACM_NAMESPACE, MCH_NAME, {
-        "phase": "Running", "currentVersion": config.acm_version, "desiredVersion": config.acm_version})
+        "phase": "Running", "currentVersion": hub.acm_version, "desiredVersion": hub.acm_version})
     for name in ("multiclusterhub-operator", MCO_OPERATOR, "cluster-backup-operator"):
         store.create(deployments, ACM_NAMESPACE, _deployment(name, ACM_NAMESPACE, {"name": name, "app": name}))
     store.create(DATA_PROTECTION_APPLICATIONS, BACKUP_NAMESPACE, {

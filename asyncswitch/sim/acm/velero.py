@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -24,6 +25,7 @@ from .kinds import (
     CLUSTER_DEPLOYMENTS,
     LOCAL_CLUSTER,
     MANAGED_CLUSTERS,
+    MULTICLUSTER_OBSERVABILITIES,
     SCHEDULE_TYPE_LABEL,
     VELERO_BACKUPS,
     VELERO_RESTORES,
@@ -153,16 +155,14 @@ class VeleroController:
 
     def _snapshot(self, backup_type: str) -> dict[str, Any]:
         if backup_type == "managedClusters":
-            return {"clusters": tuple(
-                ClusterSnapshot(
-                    name=s.name,
-                    labels=dict(s.obj["metadata"].get("labels") or {}),
-                    annotations=dict(s.obj["metadata"].get("annotations") or {}),
-                    spec=dict(s.obj.get("spec") or {}),
-                )
-                for s in self.store.list(MANAGED_CLUSTERS).items
-                if s.name != LOCAL_CLUSTER and not s.obj["metadata"].get("deletionTimestamp")
-            )}
+            return {
+                "clusters": tuple(
+                    _snapshot_of(s.obj) for s in self.store.list(MANAGED_CLUSTERS).items
+                    if s.name != LOCAL_CLUSTER and not s.obj["metadata"].get("deletionTimestamp")),
+                "observability": tuple(
+                    _snapshot_of(s.obj) for s in self.store.list(MULTICLUSTER_OBSERVABILITIES).items
+                    if not s.obj["metadata"].get("deletionTimestamp")),
+            }
         if backup_type == "resources":
             return {"cluster_deployments": tuple(
                 (s.name, bool((s.obj.get("spec") or {}).get("preserveOnDelete")))
@@ -196,18 +196,38 @@ class VeleroController:
             "progress": {"totalItems": record.items, "itemsRestored": record.items}})
 
     def _apply(self, record: BackupRecord) -> int:
-        """Put the backup's items on the hub; returns how many already existed (Velero warnings)."""
+        """Put the backup's items on the hub; returns how many already existed (Velero warnings).
+
+        The operator restores with ``existingResourcePolicy: update``: an object that exists is
+        updated to the backup's labels, annotations and spec (status is never restored).
+        """
         existed = 0
-        for cluster in record.clusters:
-            if self.store.find(MANAGED_CLUSTERS, None, cluster.name) is not None:
+        for rtype, api_version, kind, snapshots in (
+                (MANAGED_CLUSTERS, "cluster.open-cluster-management.io/v1", "ManagedCluster", record.clusters),
+                (MULTICLUSTER_OBSERVABILITIES, "observability.open-cluster-management.io/v1beta2",
+                 "MultiClusterObservability", record.observability)):
+            for snapshot in snapshots:
+                current = self.store.find(rtype, None, snapshot.name)
+                if current is None:
+                    self.store.create(rtype, None, {
+                        "apiVersion": api_version, "kind": kind,
+                        "metadata": {"name": snapshot.name, "labels": dict(snapshot.labels),
+                                     "annotations": dict(snapshot.annotations)},
+                        "spec": dict(snapshot.spec),
+                    })
+                    continue
                 existed += 1
-                continue
-            self.store.create(MANAGED_CLUSTERS, None, {
-                "apiVersion": "cluster.open-cluster-management.io/v1", "kind": "ManagedCluster",
-                "metadata": {"name": cluster.name, "labels": dict(cluster.labels),
-                             "annotations": dict(cluster.annotations)},
-                "spec": dict(cluster.spec),
-            })
+                if current.obj["metadata"].get("deletionTimestamp"):
+                    continue
+                meta = current.obj["metadata"]
+                if ((meta.get("labels") or {}) != snapshot.labels
+                        or (meta.get("annotations") or {}) != snapshot.annotations
+                        or (current.obj.get("spec") or {}) != snapshot.spec):
+                    obj = {**current.obj, "metadata": {**meta, "labels": dict(snapshot.labels),
+                                                       "annotations": dict(snapshot.annotations)},
+                           "spec": dict(snapshot.spec)}
+                    with contextlib.suppress(ApiError):  # changed meanwhile: Velero logs a warning and goes on
+                        self.store.update(rtype, None, snapshot.name, obj)
         for cluster_name, preserve in record.cluster_deployments:
             namespaces = self.store.type_of("namespaces")
             ensure(self.store, namespaces, {"metadata": {"name": cluster_name}})
@@ -221,6 +241,12 @@ class VeleroController:
                          "baseDomain": "sim.example.com"},
             })
         return existed
+
+
+def _snapshot_of(obj: dict[str, Any]) -> ClusterSnapshot:
+    meta = obj["metadata"]
+    return ClusterSnapshot(name=meta["name"], labels=dict(meta.get("labels") or {}),
+                           annotations=dict(meta.get("annotations") or {}), spec=dict(obj.get("spec") or {}))
 
 
 def _completed_status(record: BackupRecord) -> dict[str, Any]:

@@ -60,6 +60,9 @@ class BackupRecord:
     clusters: tuple[ClusterSnapshot, ...] = ()
     cluster_deployments: tuple[tuple[str, bool], ...] = ()
     """(cluster name, preserveOnDelete) of the ClusterDeployments in a resources backup."""
+    observability: tuple[ClusterSnapshot, ...] = ()
+    """The MultiClusterObservability objects of a managed-clusters backup (facts §4): the MCO comes back
+    with the activation restore, so the new hub runs observability."""
     labels: dict[str, str] = field(default_factory=dict)
 
 
