@@ -177,8 +177,7 @@ class HubOperators:
 
     async def _revert(self, rtype: ResourceType, name: str, default: int) -> None:
         try:
-            clock = self.world.clock
-            await asyncio.sleep(max(clock.profile.min_policy_delay, clock.real(clock.profile.mco_revert_after)))
+            await self.world.clock.policy_sleep(self.world.clock.profile.mco_revert_after)
             if any(not s.obj["metadata"].get("deletionTimestamp")
                    for s in self.store.list(MULTICLUSTER_OBSERVABILITIES).items):
                 patch(self.store, rtype, OBSERVABILITY_NAMESPACE, name, {"spec": {"replicas": default}})

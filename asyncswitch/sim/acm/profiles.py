@@ -111,6 +111,12 @@ class SimClock:
     def restore_seconds(self, items: int) -> float:
         return self.profile.step_overhead + items / self.profile.restore_items_per_second
 
+    async def policy_sleep(self, sim_seconds: float) -> None:
+        """Sleep before an operator undoes a client's change (a scale revert, a re-sync): never shorter
+        than the profile's ``min_policy_delay`` in real seconds, so that the state in between lasts
+        long enough for a client that checks, rather than watches, to see it (docs/simulator.md)."""
+        await asyncio.sleep(max(self.profile.min_policy_delay, self.real(sim_seconds)))
+
     def cron_period(self, sim_period: float) -> float:
         """Real seconds between scheduled backups."""
         return max(self.profile.min_cron_period, self.real(sim_period))
