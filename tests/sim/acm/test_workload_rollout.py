@@ -113,7 +113,7 @@ async def test_a_recreate_deployment_removes_its_old_pods_before_starting_new_on
 
 async def test_scaling_up_a_deployment_adds_pending_pods_that_then_run(hub_a: Hub) -> None:
     await settled(hub_a, "grow", 1)
-    before = await snap(hub_a, pods(NS))
+    pods_before, deploy_before = await snap(hub_a, pods(NS)), await snap(hub_a, deployments(NS))
     await hub_a.apps.patch_namespaced_deployment_scale("grow", NS, {"spec": {"replicas": 3}})
     seen: list[int] = []
 
@@ -121,5 +121,15 @@ async def test_scaling_up_a_deployment_adds_pending_pods_that_then_run(hub_a: Hu
         seen.append(len(running(objs, "grow")))
         return len(running(objs, "grow")) == 3
 
-    await until(hub_a, pods(NS), grown, after=before)
+    await until(hub_a, pods(NS), grown, after=pods_before)
     assert seen[0] == 1
+    states: list[tuple[Any, ...]] = []
+
+    def available(objs: list[Obj]) -> bool:
+        status = by_name(objs)["grow"].get("status") or {}
+        states.append((status.get("updatedReplicas"), status.get("replicas"), status.get("availableReplicas")))
+        return status.get("availableReplicas") == 3
+
+    await until(hub_a, deployments(NS), available, after=deploy_before)
+    # The state kubectl rollout status prints as "1 of 3 updated replicas are available...".
+    assert (3, 3, 1) in states
