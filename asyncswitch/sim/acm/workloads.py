@@ -241,9 +241,8 @@ def _deployment_condition(existing: list[dict[str, Any]], kind: str, status: boo
     if old is not None and (old.get("status"), old.get("reason"), old.get("message")) == (text, reason, message):
         return dict(old)
     now = now_iso()
-    moved = old is None or old.get("status") != text
-    return {"type": kind, "status": text, "lastUpdateTime": now,
-            "lastTransitionTime": now if moved else old.get("lastTransitionTime", now) if old else now,
+    transition = now if old is None or old.get("status") != text else old.get("lastTransitionTime", now)
+    return {"type": kind, "status": text, "lastUpdateTime": now, "lastTransitionTime": transition,
             "reason": reason, "message": message}
 
 
