@@ -8,6 +8,7 @@ from .errors import ApiError
 from .faults import FaultRule, FaultTable, RequestLog, RequestRecord
 from .hubs import EmulatedHubPair
 from .kubeconfig import kubeconfig_for, write_kubeconfig
+from .podlogs import LogLine, LogSource, PodLogs
 from .resources import ResourceRegistry, ResourceType
 from .server import ApiServer
 from .store import Store, StoredObject, Watch
@@ -18,6 +19,9 @@ __all__ = [
     "EmulatedHubPair",
     "FaultRule",
     "FaultTable",
+    "LogLine",
+    "LogSource",
+    "PodLogs",
     "RequestLog",
     "RequestRecord",
     "ResourceRegistry",

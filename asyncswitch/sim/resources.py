@@ -66,6 +66,8 @@ BUILTIN_TYPES: tuple[ResourceType, ...] = (
     _core("pods", "Pod", status_subresource=True, short_names=("po",), categories=("all",),
           tracks_generation=False, delete_returns_object=True,
           field_selectors=("status.phase", "spec.nodeName", "spec.serviceAccountName")),
+    _core("services", "Service", status_subresource=True, short_names=("svc",), categories=("all",),
+          tracks_generation=False),
     _core("secrets", "Secret", tracks_generation=False, field_selectors=("type",)),
     _core("configmaps", "ConfigMap", short_names=("cm",), tracks_generation=False),
     _core("serviceaccounts", "ServiceAccount", short_names=("sa",), tracks_generation=False),

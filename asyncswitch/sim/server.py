@@ -16,6 +16,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiohttp import web
@@ -24,6 +25,7 @@ from .discovery import api_group, api_group_list, api_resource_list, api_version
 from .errors import ApiError, BadRequest, Expired, Forbidden, Invalid, MethodNotAllowed, NotFound, Unauthorized
 from .faults import FaultRule, FaultTable, RequestLog, RequestRecord
 from .patching import apply_patch
+from .podlogs import PodLogs, parse_time, render_log
 from .resources import ResourceType
 from .store import Store, StoredObject, Watch, encode
 from .tables import render_table, wants_table
@@ -93,6 +95,8 @@ class ApiServer:
         self.store = store or Store(seed=seed)
         self.faults = FaultTable(seed=seed)
         self.requests = RequestLog(request_log_size)
+        self.logs = PodLogs()
+        """Where ``pods/{name}/log`` gets each pod's lines (``logs.add(source, namespace=..., label_selector=...)``)."""
         self.token = secrets.token_urlsafe(32)
         self.read_only_token = secrets.token_urlsafe(32)
         self._principals = {
@@ -271,7 +275,8 @@ class ApiServer:
         name = rest[1] if len(rest) > 1 else None
         sub = rest[2] if len(rest) > 2 else None
         if sub is not None and not ((sub == "status" and rtype.status_subresource)
-                                    or (sub == "scale" and rtype.scale_subresource)):
+                                    or (sub == "scale" and rtype.scale_subresource)
+                                    or (sub == "log" and rtype.key == "pods")):
             raise NotFound("the server could not find the requested resource")
         return _Target(rtype, namespace, name, sub)
 
@@ -308,9 +313,44 @@ class ApiServer:
         stored = self.store.get(target.rtype, target.namespace, target.name)
         if target.subresource == "scale":
             return _json(_scale_of(stored))
+        if target.subresource == "log":
+            return self._pod_log(request, stored.obj)
         if wants_table(request.headers.get("Accept", "")):
             return _json(render_table(target.rtype, [stored.obj], resource_version=stored.rv))
         return _json(stored.raw)
+
+    def _pod_log(self, request: web.Request, pod: dict[str, Any]) -> web.Response:
+        """A container's log as text/plain; ``follow`` answers the log so far and ends."""
+        q = request.query
+        name = pod["metadata"]["name"]
+        names = [str(c.get("name")) for c in (pod.get("spec") or {}).get("containers") or []]
+        container = q.get("container") or (names[0] if len(names) == 1 else "")
+        if not container:
+            raise BadRequest(f"a container name must be specified for pod {name}, choose one of: [{' '.join(names)}]")
+        if container not in names:
+            raise BadRequest(f"container {container} is not valid for pod {name}")
+        tail, since_seconds, limit_bytes = (_log_option(q, key, name) for key in
+                                            ("tailLines", "sinceSeconds", "limitBytes"))
+        if since_seconds is not None and q.get("sinceTime"):
+            raise Invalid.of("PodLogOptions", name, "sinceSeconds",
+                             "Forbidden: at most one of `sinceTime` or `sinceSeconds` may be specified")
+        try:
+            since = parse_time(q.get("sinceTime"))
+        except ValueError:
+            raise BadRequest(f"invalid sinceTime: {q.get('sinceTime')}") from None
+        if since_seconds is not None:
+            since = datetime.now(UTC) - timedelta(seconds=since_seconds)
+        if q.get("previous") in _TRUE:
+            raise BadRequest(f'previous terminated container "{container}" in pod "{name}" not found')
+        status = pod.get("status") or {}
+        if status.get("phase") == "Pending":
+            waiting = next((((cs.get("state") or {}).get("waiting") or {}).get("reason")
+                            for cs in status.get("containerStatuses") or [] if cs.get("name") == container), None)
+            raise BadRequest(f'container "{container}" in pod "{name}" is waiting to start: '
+                             f"{waiting or 'ContainerCreating'}")
+        body = render_log(self.logs.lines(pod, container), tail=tail, since=since,
+                          timestamps=q.get("timestamps") in _TRUE, limit_bytes=limit_bytes)
+        return web.Response(body=body, content_type="text/plain")
 
     async def _list(self, request: web.Request, target: _Target, _: Principal) -> web.StreamResponse:
         q = request.query
@@ -560,6 +600,21 @@ def _openapi_v2(request: web.Request) -> web.Response:
         # An empty body is the protobuf encoding of an empty gnostic openapi_v2.Document.
         return web.Response(body=b"", content_type="application/com.github.proto-openapi.spec.v2.v1.0+protobuf")
     return _json({"swagger": "2.0", "info": {"title": "asyncswitch emulated hub", "version": "v1"}, "paths": {}})
+
+
+def _log_option(query: Any, key: str, pod: str) -> int | None:
+    """An integer PodLogOptions field: 400 if it is not a number, 422 if it is out of range."""
+    raw = query.get(key)
+    if raw in (None, ""):
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        raise BadRequest(f'{key}: invalid value "{raw}": must be an integer') from None
+    if value < (0 if key == "tailLines" else 1):
+        bound = 0 if key == "tailLines" else 1
+        raise Invalid.of("PodLogOptions", pod, key, f"Invalid value: {value}: must be greater than or equal to {bound}")
+    return value
 
 
 def _not_found() -> dict[str, Any]:

@@ -15,13 +15,14 @@ import base64
 import binascii
 import bisect
 import builtins
+import ipaddress
 import itertools
 import json
 import random
 import re
 import uuid
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
@@ -45,6 +46,8 @@ __all__ = [
 
 ADDED, MODIFIED, DELETED = "ADDED", "MODIFIED", "DELETED"
 DEFAULT_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+SERVICE_NETWORK = "10.96.0.0/12"
+"""Where Services get their clusterIP from (the first address is the ``kubernetes`` Service's)."""
 
 _SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -232,10 +235,15 @@ class Store:
         self._types: dict[str, _TypeState] = {}
         self._listeners: list[Callable[[ResourceType, WatchEvent], None]] = []
         self._admission: list[Callable[[str, ResourceType, dict[str, Any]], None]] = []
+        self._service_ips = ipaddress.IPv4Network(SERVICE_NETWORK).hosts()
         for rtype in self.registry:
             self._types.setdefault(rtype.key, _TypeState(rtype))
         for ns in DEFAULT_NAMESPACES:
             self.create(self.type_of("namespaces"), None, {"metadata": {"name": ns}})
+        self.create(self.type_of("services"), "default", {
+            "metadata": {"name": "kubernetes", "labels": {"component": "apiserver", "provider": "kubernetes"}},
+            "spec": {"ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": 6443}]},
+        })
         for rtype in list(self.registry):
             if not rtype.builtin:
                 self._create_crd_for(rtype)
@@ -477,6 +485,8 @@ class Store:
         if rtype.status_subresource and rtype.key != "namespaces":
             obj.pop("status", None)
         _apply_defaults(rtype, obj)
+        if rtype.key == "services":
+            _default_service(obj, self._service_ips)
         if dry_run:
             return StoredObject(obj, encode(obj), self._rv)
         stored = self._commit(rtype, obj, ADDED, None)
@@ -849,6 +859,25 @@ def _apply_defaults(rtype: ResourceType, obj: dict[str, Any]) -> None:
         obj.setdefault("spec", {}).setdefault("replicas", 1)
     elif key == "pods":
         obj["status"] = {"phase": "Pending"}
+
+
+def _default_service(obj: dict[str, Any], ips: Iterator[ipaddress.IPv4Address]) -> None:
+    """What the Service REST strategy fills in: type, a clusterIP from the service network, ports."""
+    spec = obj.setdefault("spec", {})
+    kind = spec.setdefault("type", "ClusterIP")
+    spec.setdefault("sessionAffinity", "None")
+    if kind != "ExternalName":
+        if not spec.get("clusterIP"):
+            spec["clusterIP"] = str(next(ips))
+        spec["clusterIPs"] = [spec["clusterIP"]]
+        spec.setdefault("ipFamilies", ["IPv4"])
+        spec.setdefault("ipFamilyPolicy", "SingleStack")
+        spec.setdefault("internalTrafficPolicy", "Cluster")
+    for port in spec.get("ports") or []:
+        if isinstance(port, dict):
+            port.setdefault("protocol", "TCP")
+            port.setdefault("targetPort", port.get("port"))
+    obj["status"] = {"loadBalancer": {}}
 
 
 def _labels(selector: LabelSelector | str | None) -> LabelSelector:

@@ -1,4 +1,8 @@
-"""``meta.k8s.io/v1 Table`` rendering, which ``kubectl get`` asks for to print columns."""
+"""``meta.k8s.io/v1 Table`` rendering, which ``kubectl get`` asks for to print columns.
+
+Built-in types with a printer (printers.py) get kube-apiserver's columns; every other type gets
+Name, its ``printer_columns`` (a CRD's additionalPrinterColumns) and Age.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+from .printers import age, builtin_printer
 from .resources import ResourceType
 
 __all__ = ["TABLE_MEDIA", "render_table", "wants_table"]
@@ -38,20 +43,6 @@ def json_path(obj: Any, path: str) -> Any:
     return node
 
 
-def _age(timestamp: str | None, now: datetime) -> str:
-    if not timestamp:
-        return "<unknown>"
-    created = datetime.strptime(timestamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-    seconds = max(0, int((now - created).total_seconds()))
-    if seconds < 120:
-        return f"{seconds}s"
-    if seconds < 3600:
-        return f"{seconds // 60}m"
-    if seconds < 48 * 3600:
-        return f"{seconds // 3600}h"
-    return f"{seconds // 86400}d"
-
-
 def _cell(value: Any) -> Any:
     if value is None:
         return None
@@ -69,21 +60,28 @@ def render_table(
     include_object: bool = True,
 ) -> dict[str, Any]:
     now = datetime.now(UTC)
+    printer = builtin_printer(rtype.key) if rtype.builtin else None
     columns: list[dict[str, Any]] = [
         {"name": "Name", "type": "string", "format": "name", "priority": 0,
          "description": "Name must be unique within a namespace."},
     ]
-    for name, kind, _ in rtype.printer_columns:
-        columns.append({"name": name, "type": kind, "format": "", "priority": 0, "description": name})
-    columns.append({"name": "Age", "type": "string", "format": "", "priority": 0,
-                    "description": "Time since the object was created."})
+    if printer is not None:
+        columns += [{"name": name, "type": kind, "format": "", "priority": priority, "description": description}
+                    for name, kind, priority, description in printer.columns]
+    else:
+        for name, kind, _ in rtype.printer_columns:
+            columns.append({"name": name, "type": kind, "format": "", "priority": 0, "description": name})
+        columns.append({"name": "Age", "type": "string", "format": "", "priority": 0,
+                        "description": "Time since the object was created."})
     rows = []
     for obj in objects:
         meta = obj.get("metadata", {})
         cells: list[Any] = [meta.get("name")]
-        for _, _, path in rtype.printer_columns:
-            cells.append(_cell(json_path(obj, path)))
-        cells.append(_age(meta.get("creationTimestamp"), now))
+        if printer is not None:
+            cells += printer.cells(obj, now)
+        else:
+            cells += [_cell(json_path(obj, path)) for _, _, path in rtype.printer_columns]
+            cells.append(age(meta.get("creationTimestamp"), now))
         row: dict[str, Any] = {"cells": cells}
         if include_object:
             row["object"] = obj

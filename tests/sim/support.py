@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import ssl
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 from kubernetes_asyncio import client
 from kubernetes_asyncio.client.exceptions import ApiException
 
@@ -134,6 +136,15 @@ async def client_with_token(server: ApiServer, token: str | None, tmp_path: Path
         configuration.api_key_prefix = {"BearerToken": "Bearer"}
     async with client.ApiClient(configuration) as api_client:
         yield api_client
+
+
+@contextlib.asynccontextmanager
+async def http(server: ApiServer, token: str) -> AsyncIterator[aiohttp.ClientSession]:
+    """A plain aiohttp session to the server, trusting its CA and sending ``token``."""
+    context = ssl.create_default_context(cadata=server.ca_pem.decode()) if server.ca_pem else None
+    async with aiohttp.ClientSession(base_url=server.url, connector=aiohttp.TCPConnector(ssl=context or False),
+                                     headers={"Authorization": f"Bearer {token}"}) as session:
+        yield session
 
 
 def deployment(name: str, *, replicas: int = 1, containers: list[dict[str, Any]] | None = None) -> dict[str, Any]:

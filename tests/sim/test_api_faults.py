@@ -2,33 +2,19 @@
 
 from __future__ import annotations
 
-import ssl
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
-import aiohttp
 import pytest
 from kubernetes_asyncio import client, watch
 from kubernetes_asyncio.client.exceptions import ApiException
 
 from asyncswitch.sim import ApiServer, FaultRule, FaultTable
 
-from .support import EventFeed, assert_status, next_event, next_events
+from .support import EventFeed, assert_status, http, next_event, next_events
 
 
 @pytest.fixture
 def quick_bookmarks(hub: ApiServer) -> None:
     """Bookmarks every 50 ms instead of the fixture's 200 ms, for tests that wait for a few of them."""
     hub.bookmark_interval = 0.05
-
-
-@asynccontextmanager
-async def http(server: ApiServer, token: str) -> AsyncIterator[aiohttp.ClientSession]:
-    """A plain aiohttp session to the server, trusting its CA and sending ``token``."""
-    context = ssl.create_default_context(cadata=server.ca_pem.decode()) if server.ca_pem else None
-    async with aiohttp.ClientSession(base_url=server.url, connector=aiohttp.TCPConnector(ssl=context or False),
-                                     headers={"Authorization": f"Bearer {token}"}) as session:
-        yield session
 
 
 async def make(core: client.CoreV1Api, name: str) -> None:

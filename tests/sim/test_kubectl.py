@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import queue
+import re
 import shutil
 import signal
 import subprocess
@@ -371,3 +372,82 @@ def test_kubectl_wait_for_established_succeeds_for_a_crd_created_with_kubectl(si
         kubectl(sim, "wait", f"crd/gadgets.{group}", "--for=condition=Established", "--timeout=3s")
     finally:
         kubectl(sim, "delete", "crd", f"gadgets.{group}", check=False)
+
+
+# -- what everyday tools read: cluster-info, logs, pod and deployment columns, rollouts ---------
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+BACKUP_NS = "open-cluster-management-backup"
+
+
+def table_rows(text: str) -> list[dict[str, str]]:
+    """The rows of a ``kubectl get`` table, keyed by its header (columns split on runs of 2+ spaces)."""
+    header, *rows = [re.split(r"\s{2,}", line.strip()) for line in text.splitlines() if line.strip()]
+    return [dict(zip(header, row, strict=True)) for row in rows]
+
+
+def test_kubectl_cluster_info_names_the_control_plane_and_the_cluster_services(sim: Sim) -> None:
+    name = unique("dns")
+    service = {"apiVersion": "v1", "kind": "Service", "metadata": {
+        "name": name, "namespace": "kube-system",
+        "labels": {"kubernetes.io/cluster-service": "true", "kubernetes.io/name": name.upper()}},
+        "spec": {"ports": [{"name": "dns", "port": 53, "protocol": "UDP"}]}}
+    kubectl(sim, "apply", "-f", "-", stdin=json.dumps(service))
+    out = ANSI.sub("", kubectl(sim, "cluster-info").stdout)
+    url = sim.urls["hub-a"]
+    assert f"Kubernetes control plane is running at {url}\n" in out
+    assert f"{name.upper()} is running at {url}/api/v1/namespaces/kube-system/services/{name}:dns/proxy" in out
+    assert ANSI.sub("", kubectl(sim, "cluster-info", context="hub-b").stdout).startswith(
+        f"Kubernetes control plane is running at {sim.urls['hub-b']}\n")
+
+
+def test_kubectl_get_pods_shows_the_acm_operators_ready_and_running(sim: Sim) -> None:
+    out = kubectl(sim, "get", "pods", "-n", "open-cluster-management").stdout
+    assert out.splitlines()[0].split() == ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]
+    rows = table_rows(out)
+    assert {r["NAME"].rsplit("-", 2)[0] for r in rows} >= {"multiclusterhub-operator", "cluster-backup-operator"}
+    assert {(r["READY"], r["STATUS"], r["RESTARTS"]) for r in rows} == {("1/1", "Running", "0")}
+
+
+def test_kubectl_logs_of_deploy_velero_holds_its_backups_and_an_error_for_a_failed_restore(sim: Sim) -> None:
+    name = unique("restore-missing")
+    restore = {"apiVersion": "velero.io/v1", "kind": "Restore", "metadata": {"name": name, "namespace": BACKUP_NS},
+               "spec": {"backupName": "no-such-backup"}}
+    kubectl(sim, "apply", "-f", "-", stdin=json.dumps(restore))
+    kubectl(sim, "wait", "-n", BACKUP_NS, f"restores.velero.io/{name}",
+            "--for=jsonpath={.status.phase}=FailedValidation", "--timeout=20s")
+    lines = kubectl(sim, "logs", "-n", BACKUP_NS, "deploy/velero").stdout.splitlines()
+    assert all(line.startswith('time="') and " level=" in line and " msg=" in line for line in lines)
+    assert any('msg="Server started successfully"' in line for line in lines)
+    assert any('level=info msg="Backup completed"' in line and f"backup={BACKUP_NS}/acm-" in line for line in lines)
+    errors = [line for line in lines if "level=error" in line and f"restore={BACKUP_NS}/{name} " in line + " "]
+    assert len(errors) == 1
+    assert "not found in the backup storage location" in errors[0]
+
+    last = kubectl(sim, "logs", "-n", BACKUP_NS, "deploy/velero", "--tail=1").stdout.splitlines()
+    assert last == lines[-1:]
+
+
+def test_kubectl_rollout_restart_replaces_the_pods_and_rollout_status_waits_for_it(sim: Sim) -> None:
+    name = unique("rollout")
+    kubectl(sim, "apply", "-f", "-", stdin=deployment(name, replicas=2))
+    first = kubectl(sim, "rollout", "status", f"deployment/{name}", "--timeout=30s").stdout
+    assert first.splitlines()[-1] == f'deployment "{name}" successfully rolled out'
+    before = set(kubectl(sim, "get", "pods", "-l", f"app={name}", "-o", "name").stdout.split())
+    assert len(before) == 2
+
+    restarted = kubectl(sim, "rollout", "restart", f"deployment/{name}").stdout
+    assert restarted.strip() == f"deployment.apps/{name} restarted"
+    status = kubectl(sim, "rollout", "status", f"deployment/{name}", "--timeout=30s").stdout.splitlines()
+    assert status[-1] == f'deployment "{name}" successfully rolled out'
+    waiting = (f'Waiting for deployment "{name}" rollout to finish: ', "Waiting for deployment spec update")
+    assert all(line.startswith(waiting) for line in status[:-1]), status
+
+    after = table_rows(kubectl(sim, "get", "pods", "-l", f"app={name}").stdout)
+    assert len(after) == 2
+    assert not {f"pod/{r['NAME']}" for r in after} & before
+    assert {(r["READY"], r["STATUS"]) for r in after} == {("1/1", "Running")}
+    (row,) = table_rows(kubectl(sim, "get", "deployment", name).stdout)
+    assert (row["READY"], row["UP-TO-DATE"], row["AVAILABLE"]) == ("2/2", "2", "2")
+    template = get_json(sim, "deployment", name)["spec"]["template"]["metadata"]
+    assert "kubectl.kubernetes.io/restartedAt" in template["annotations"]

@@ -31,6 +31,7 @@ from .kinds import (
     THANOS_SECRET,
 )
 from .ops import condition, patch_status
+from .velero_log import VELERO_POD_SELECTOR, velero_log
 from .world import SimCluster
 
 __all__ = ["passive_restore", "seed_active_hub", "seed_fleet", "seed_hub"]
@@ -80,6 +81,8 @@ def seed_hub(hub: SimHub, config: SimConfig) -> None:
     })
     store.create(deployments, BACKUP_NAMESPACE, _deployment(
         "velero", BACKUP_NAMESPACE, {"app.kubernetes.io/name": "velero", "component": "velero"}, container="velero"))
+    # kubectl logs deploy/velero: written at request time from the Backups and Restores on the hub.
+    hub.server.logs.add(velero_log(store, hub), namespace=BACKUP_NAMESPACE, label_selector=VELERO_POD_SELECTOR)
     store.create(store.type_of("secrets"), OBSERVABILITY_NAMESPACE, {
         "metadata": {"name": THANOS_SECRET, "namespace": OBSERVABILITY_NAMESPACE}, "type": "Opaque",
         "data": {"thanos.yaml": "dHlwZTogczMK"}})
