@@ -125,8 +125,8 @@ def render_html(report: RunReport) -> str:
             id="phases"),
         _section("Timeline of the cycles", _plot(
             "timeline", plots.timeline(report),
-            "Every cycle's phases in time; a failed phase is hatched and outlined in red; red lines are alerts, "
-            "orange triangles injected faults."), id="timeline"),
+            "Every cycle's phases in time; a failed phase is hatched and outlined in red; red lines are alerts, dark "
+            "triangles injected faults."), id="timeline"),
         _section("How the fleet came back", _plot(
             "reconnect", plots.reconnect_curves(report),
             "Share of the managed clusters available on the new hub against the seconds since the activation "

@@ -95,11 +95,11 @@ def phase_distributions(reports: Sequence[Labelled]) -> str | None:
 
 def timeline(report: RunReport) -> str | None:
     """Every cycle's phases against the time since the run's first cycle started, with alerts (red
-    lines) and injected faults (orange triangles) on it."""
+    lines) and injected faults (dark triangles) on it."""
     if not report.spans:
         return None
     origin = report.spans[0].start
-    figure = _figure(0.22 * len(report.spans) + 1.4)
+    figure = _figure(0.22 * len(report.spans) + 1.8)
     axes = _subplots(figure)
     for row, span in enumerate(report.spans):
         for phase in span.phases:
@@ -116,8 +116,8 @@ def timeline(report: RunReport) -> str | None:
             axes.axvline(x, color="#c00000", linewidth=0.8, alpha=0.6)
             axes.annotate(mark.label, (x, -0.6), rotation=90, fontsize=7, color="#c00000", va="top", ha="right")
         else:
-            axes.scatter([x], [-0.7], marker="v", s=40, color="#f28e2b", zorder=4)
-            axes.annotate(mark.label, (x, -0.9), fontsize=7, color="#b05f00", ha="left")
+            axes.scatter([x], [-0.7], marker="v", s=40, color="#333333", zorder=4)
+            axes.annotate(mark.label, (x, -0.9), fontsize=7, color="#333333", ha="left")
     axes.set_yticks(range(len(report.spans)), [span.cycle_id for span in report.spans])
     axes.set_ylim(len(report.spans) - 0.4, -1.2)
     axes.set_xlabel("seconds since the first cycle started")
@@ -125,9 +125,8 @@ def timeline(report: RunReport) -> str | None:
     if any(mark.kind == "alert" for mark in report.marks):
         handles.append(Patch(color="#c00000", label="alert"))
     if any(mark.kind == "fault" for mark in report.marks):
-        handles.append(Patch(color="#f28e2b", label="injected fault"))
-    axes.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.12 - 1.0 / (len(report.spans) + 4)),
-                ncols=len(handles), frameon=False)
+        handles.append(Patch(color="#333333", label="injected fault"))
+    figure.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 4), frameon=False)
     return _svg(figure)
 
 

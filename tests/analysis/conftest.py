@@ -4,8 +4,9 @@
   second cycle fails its preflight;
 - ``timed``: three 8-cycle runs on a shortened fast profile, made side by side in one event loop (so
   that whatever loads the machine loads all three alike): seeds 1 and 2 of the same inputs, and a
-  candidate whose simulated Velero restores are four times slower;
-- ``resumed``: a run of three cycles made by three processes' worth of engines (resumed twice).
+  candidate whose simulated Velero restores are forty times slower;
+- ``resumed``: a run of three cycles made by three processes' worth of engines (resumed twice);
+- ``faulted``: three cycles on the instant profile with a backup schedule paused at each preflight.
 
 Tests that damage a run work on a copy (see ``support.copy_run``)."""
 
@@ -35,7 +36,7 @@ TIMED_PROFILE = replace(profile_named("fast"), reconnect_min=5.0, reconnect_mode
                         mch_pending=10.0)
 """The fast profile (200 simulated seconds a second, ±20 % jitter) with reconnects and the
 MultiClusterHub's Pending cut short: a cycle takes about half a second."""
-SLOWER_RESTORES = replace(TIMED_PROFILE, restore_items_per_second=TIMED_PROFILE.restore_items_per_second / 20)
+SLOWER_RESTORES = replace(TIMED_PROFILE, restore_items_per_second=TIMED_PROFILE.restore_items_per_second / 40)
 
 
 @pytest_asyncio.fixture(scope="package", loop_scope="package")
@@ -86,3 +87,13 @@ async def resumed(tmp_path_factory: pytest.TempPathFactory) -> Path:
             run_dir = (await run_engine(config, pair)).result.run_dir
     assert run_dir is not None
     return run_dir
+
+
+@pytest_asyncio.fixture(scope="package", loop_scope="package")
+async def faulted(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    tmp = tmp_path_factory.mktemp("faulted")
+    async with SimulatedHubPair(instant_pair()) as pair:
+        run = await run_engine(run_config(tmp, cycles=3, inject_failure="pause-backup", inject_at_phase="preflight",
+                                          fault_hold=0.2), pair)
+    assert run.result.successes == 3
+    return run.result.run_dir

@@ -32,7 +32,7 @@ class Timed:
     seed_2: Path
     """The same inputs as seed_1 but the seed."""
     slower_restores: Path
-    """The simulated Velero restores twenty times slower (seed 3)."""
+    """The simulated Velero restores forty times slower (seed 3)."""
 
 
 @dataclass(frozen=True)
