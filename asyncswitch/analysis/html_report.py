@@ -189,7 +189,7 @@ def render_comparison_html(comparison: Comparison) -> str:
             ["histogram", "pct", "baseline", "candidate", "ratio", "p", "detectable", ""], rows,
             text_columns=frozenset({0, 1, 7}), failed=css)
             + "<p>p: Mann-Whitney U on the per-cycle samples, Holm-adjusted over the metrics; detectable: the "
-              "slowdown these cycle counts catch 80 % of the time at p &lt; 0.05; a percentile with too few "
+              "slowdown these cycle counts catch 80 % of the time; a percentile with too few "
               "samples is shown but does not gate.</p>", id="latency"),
         _section("Durations per phase, side by side", _plot(
             "phases", plots.phase_distributions(runs),

@@ -110,14 +110,20 @@ def timeline(report: RunReport) -> str | None:
         if span.success is False:
             axes.annotate("failed", (max((p.end for p in span.phases), default=span.start) - origin, row),
                           xytext=(4, 0), textcoords="offset points", va="center", color="#c00000", fontsize=8)
+    labelled: set[tuple[str, str]] = set()
     for mark in report.marks:
         x = mark.ts - origin
+        # Each alert rule and fault scenario is named once, at its first mark: 20 labels would overlap.
+        label = mark.label if (mark.kind, mark.label) not in labelled else None
+        labelled.add((mark.kind, mark.label))
         if mark.kind == "alert":
             axes.axvline(x, color="#c00000", linewidth=0.8, alpha=0.6)
-            axes.annotate(mark.label, (x, -0.6), rotation=90, fontsize=7, color="#c00000", va="top", ha="right")
+            if label:
+                axes.annotate(label, (x, -0.6), rotation=90, fontsize=7, color="#c00000", va="top", ha="right")
         else:
             axes.scatter([x], [-0.7], marker="v", s=40, color="#333333", zorder=4)
-            axes.annotate(mark.label, (x, -0.9), fontsize=7, color="#333333", ha="left")
+            if label:
+                axes.annotate(label, (x, -0.9), fontsize=7, color="#333333", ha="left")
     axes.set_yticks(range(len(report.spans)), [span.cycle_id for span in report.spans])
     axes.set_ylim(len(report.spans) - 0.4, -1.2)
     axes.set_xlabel("seconds since the first cycle started")

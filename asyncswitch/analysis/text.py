@@ -155,7 +155,7 @@ def print_comparison(comparison: Comparison, stream: TextIO) -> None:
 
     console.line()
     console.print(f"p: Mann-Whitney U on the per-cycle samples ({_sample_counts(comparison)}), Holm-adjusted; "
-                  f"detectable: the slowdown these cycle counts catch 80 % of the time at p < {ALPHA:g}; "
+                  "detectable: the slowdown these cycle counts catch 80 % of the time; "
                   "n too small: the percentile is shown but does not gate", soft_wrap=True)
     rule = (f"candidate/baseline > {comparison.threshold:g}, more than {comparison.min_delta_ms:g} ms apart "
             f"and p < {ALPHA:g}")

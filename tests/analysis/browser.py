@@ -93,12 +93,12 @@ class Page:
     def errors(self) -> list[dict[str, Any]]:
         return [entry for entry in self.console if entry.get("level") in ("error", "assert", "warning")]
 
-    def screenshot(self, path: Path, *, full_page: bool = True, scale: float = 1.0) -> None:
-        """A PNG of the page (``full_page``: all of it, not just the window), ``scale`` times its size."""
-        width, height = self.evaluate("[document.documentElement.scrollWidth, document.documentElement.scrollHeight]")
-        if not full_page:
-            height = min(height, 1000)
-        shot = self.call("Page.captureScreenshot", format="png", captureBeyondViewport=full_page,
+    def screenshot(self, path: Path, *, height: int | None = None, scale: float = 1.0) -> None:
+        """A PNG of the whole page, or of its top ``height`` pixels, ``scale`` times its size."""
+        width, page_height = self.evaluate(
+            "[document.documentElement.scrollWidth, document.documentElement.scrollHeight]")
+        height = page_height if height is None else min(height, page_height)
+        shot = self.call("Page.captureScreenshot", format="png", captureBeyondViewport=True,
                          clip={"x": 0, "y": 0, "width": width, "height": height, "scale": scale})
         path.write_bytes(base64.b64decode(shot["data"]))
 
