@@ -10,6 +10,7 @@ from pathlib import Path
 
 from hdrh.histogram import HdrHistogram
 
+from ..errors import ConfigError
 from ..metrics.histograms import new_histogram, percentiles, units_per_ms
 from .cycles import CycleSpan
 from .formatting import format_input
@@ -21,6 +22,11 @@ __all__ = ["load_reports", "merge_reports"]
 
 def load_reports(paths: Sequence[Path]) -> RunReport:
     """One run directory's report, or the merged report of several."""
+    seen: set[Path] = set()
+    for path in paths:
+        if path.resolve() in seen:
+            raise ConfigError(f"{path} is given more than once: its cycles would be counted twice")
+        seen.add(path.resolve())
     reports = [load_report(path) for path in paths]
     return reports[0] if len(reports) == 1 else merge_reports(reports)
 

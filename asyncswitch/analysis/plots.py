@@ -74,7 +74,7 @@ def phase_distributions(reports: Sequence[Labelled]) -> str | None:
     step = len(reports) + 1
     for index, (label, report) in enumerate(reports):
         colour = _RUN_COLOURS[index % len(_RUN_COLOURS)]
-        positions = [position * step + (len(reports) - 1 - index) for position in range(len(metrics))]
+        positions = [position * step + index for position in range(len(metrics))]  # the first run on top
         data = [report.samples_ms.get(metric) or [float("nan")] for metric in metrics]
         axes.boxplot(data, positions=positions, orientation="horizontal", widths=0.7, showfliers=False,
                      patch_artist=True, boxprops={"facecolor": colour, "alpha": 0.25, "edgecolor": colour},

@@ -107,3 +107,12 @@ def test_one_missing_run_among_several_is_exit_code_2(runs: Runs, tmp_path: Path
 
     assert result.code == 2
     assert result.err == f"error: {tmp_path / 'nope'}: no such directory\n"
+
+
+def test_a_run_given_twice_is_exit_code_2_not_counted_twice(runs: Runs, capsys: pytest.CaptureFixture[str]) -> None:
+    result = asyncswitch(capsys, "analyze", runs.passed, runs.passed / ".." / runs.passed.name)
+
+    assert result.code == 2
+    assert result.err.startswith("error: ")
+    assert "is given more than once: its cycles would be counted twice" in result.err
+    assert result.err.count("\n") == 1
