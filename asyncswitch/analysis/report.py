@@ -2,7 +2,8 @@
 
 Counts and cycle results come from summary.json when the run's last process wrote one, else from
 the cycle_end records of metrics.jsonl. Latencies always come from the encoded histograms, which carry over
-resumes. Failure phases, faults and process starts come from metrics.jsonl.
+resumes. Failure phases, faults, process starts and what each cycle did (cycles.py: per-cycle samples,
+phase spans, reconnects, alert and fault marks) come from metrics.jsonl.
 """
 
 from __future__ import annotations
