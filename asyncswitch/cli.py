@@ -26,9 +26,13 @@ from .analysis import (
     DEFAULT_THRESHOLD,
     compare_reports,
     load_report,
+    load_reports,
     print_comparison,
     print_report,
+    write_comparison_html,
     write_html,
+    write_junit,
+    write_openmetrics,
 )
 from .config import FAULT_SCENARIOS, PHASE_NAMES, RunConfig
 from .display import Display
@@ -161,11 +165,16 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--bookmark-interval", type=float, default=60.0,
                      help="seconds between BOOKMARK events on idle watches that ask for them")
 
-    analyze = sub.add_parser("analyze", help="report on a run directory: counts, latencies, failures, alerts, faults")
-    analyze.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    analyze = sub.add_parser("analyze", help="report on run directories: counts, latencies, failures, alerts, "
+                                             "faults (several run directories are merged into one report)")
+    analyze.add_argument("run_dirs", type=Path, nargs="+", metavar="RUN_DIR")
     analyze.add_argument("--html", type=Path, default=None, metavar="PATH",
-                         help="also write a self-contained HTML report to PATH")
+                         help="also write a self-contained HTML report with plots to PATH")
     analyze.add_argument("--json", action="store_true", help="print one JSON document instead of tables")
+    analyze.add_argument("--junit", type=Path, default=None, metavar="PATH",
+                         help="also write a JUnit XML file to PATH: a testcase per cycle and per phase")
+    analyze.add_argument("--openmetrics", type=Path, default=None, metavar="PATH",
+                         help="also write the summary as an OpenMetrics text file to PATH")
 
     compare = sub.add_parser("compare", help="compare two runs' latency percentiles and success rates")
     compare.add_argument("baseline", type=Path, metavar="BASELINE_RUN_DIR")
@@ -179,6 +188,8 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--check-regressions", action="store_true",
                          help="exit 1 if a regression is flagged (for CI)")
     compare.add_argument("--json", action="store_true", help="print one JSON document instead of tables")
+    compare.add_argument("--html", type=Path, default=None, metavar="PATH",
+                         help="also write a self-contained HTML page with the two runs side by side to PATH")
     return parser
 
 
@@ -313,25 +324,33 @@ async def _run(args: argparse.Namespace) -> int:
 
 
 def _analyze(args: argparse.Namespace) -> int:
-    report = load_report(args.run_dir)
-    if args.html is not None:
-        write_html(report, args.html)
+    report = load_reports(args.run_dirs)
+    written = []
+    for kind, path, write in (("html report", args.html, write_html), ("junit", args.junit, write_junit),
+                              ("openmetrics", args.openmetrics, write_openmetrics)):
+        if path is not None:
+            write(report, path)
+            written.append(f"{kind}: {path}")
     if args.json:
         print(json.dumps(report.to_json(), indent=2), flush=True)
     else:
         print_report(report, sys.stdout)
-        if args.html is not None:
-            print(f"html report: {args.html}", flush=True)
+        for line in written:
+            print(line, flush=True)
     return EXIT_OK if report.all_succeeded else EXIT_FAILED
 
 
 def _compare(args: argparse.Namespace) -> int:
     comparison = compare_reports(load_report(args.baseline), load_report(args.candidate), threshold=args.threshold,
                                  min_delta_ms=args.min_delta_ms)
+    if args.html is not None:
+        write_comparison_html(comparison, args.html)
     if args.json:
         print(json.dumps(comparison.to_json(), indent=2), flush=True)
     else:
         print_comparison(comparison, sys.stdout)
+        if args.html is not None:
+            print(f"html report: {args.html}", flush=True)
     return EXIT_FAILED if args.check_regressions and comparison.regressed else EXIT_OK
 
 

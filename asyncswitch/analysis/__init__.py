@@ -1,14 +1,20 @@
-"""Analysis of finished (or killed) runs: ``analyze`` reports one run directory, ``compare`` sets
-two side by side. Everything here reads run directories and never changes them.
+"""Analysis of finished (or killed) runs: ``analyze`` reports one run directory (or several, merged),
+``compare`` sets two side by side. Everything here reads run directories and never changes them.
 
     report = load_report(Path("runs/run-..."))          # RunReport: counts, latencies, failures ...
-    comparison = compare_reports(baseline, candidate)   # Comparison: percentiles, ratios, regressions
+    merged = load_reports([Path("runs/a"), Path("runs/b")])
+    comparison = compare_reports(baseline, candidate)   # Comparison: percentiles, ratios, rank tests
 """
 
 from .compare import DEFAULT_MIN_DELTA_MS, DEFAULT_THRESHOLD, Comparison, compare_reports
-from .html_report import render_html, write_html
+from .html_report import render_comparison_html, render_html, write_comparison_html, write_html
+from .junit import write_junit
+from .merge import load_reports, merge_reports
+from .openmetrics import render_openmetrics, write_openmetrics
 from .report import RunReport, load_report
 from .text import print_comparison, print_report
 
 __all__ = ["DEFAULT_MIN_DELTA_MS", "DEFAULT_THRESHOLD", "Comparison", "RunReport", "compare_reports", "load_report",
-           "print_comparison", "print_report", "render_html", "write_html"]
+           "load_reports", "merge_reports", "print_comparison", "print_report", "render_comparison_html",
+           "render_html", "render_openmetrics", "write_comparison_html", "write_html", "write_junit",
+           "write_openmetrics"]

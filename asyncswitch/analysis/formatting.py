@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .report import CycleRow, RunReport
 
-__all__ = ["describe_hubs", "describe_lifecycle", "describe_options", "describe_outcome", "describe_versions",
-           "direction", "format_input", "format_ms", "format_rate", "format_ratio", "format_seconds", "metric_label"]
+if TYPE_CHECKING:
+    from .compare import PercentileRow
+
+__all__ = ["describe_directories", "describe_hubs", "describe_lifecycle", "describe_options", "describe_outcome",
+           "describe_versions", "direction", "format_detectable", "format_input", "format_ms", "format_p",
+           "format_rate", "format_ratio", "format_seconds", "metric_label", "row_verdict"]
 
 
 def format_input(value: object) -> str:
@@ -32,6 +38,30 @@ def format_rate(rate: float | None) -> str:
 
 def format_ratio(ratio: float | None) -> str:
     return "-" if ratio is None else f"{ratio:.2f}x"
+
+
+def format_p(p_value: float | None) -> str:
+    """A p-value with two significant digits; ``-`` when there was nothing to test."""
+    if p_value is None:
+        return "-"
+    return "< 0.0001" if p_value < 0.0001 else f"{p_value:.2g}"
+
+
+def format_detectable(ratio: float | None) -> str:
+    """The smallest detectable slowdown; ``none`` when the cycle counts are too few for any."""
+    return "none" if ratio is None else f">= {ratio:.2f}x"
+
+
+def row_verdict(row: PercentileRow) -> str:
+    if row.regression:
+        return "REGRESSION"
+    if row.improvement:
+        return "improvement"
+    return "" if row.supported else "n too small"
+
+
+def describe_directories(report: RunReport) -> str:
+    return ", ".join(str(path) for path in report.run_dirs) if report.run_dirs else str(report.run_dir)
 
 
 def metric_label(histogram: str) -> str:
@@ -98,7 +128,7 @@ def describe_outcome(report: RunReport) -> str:
 
 def describe_lifecycle(report: RunReport) -> str:
     stop = report.stop_reason or "unknown (no summary.json)"
-    resumes = report.process_starts - 1
+    resumes = report.process_starts - max(1, len(report.run_dirs))  # each merged run's first process is no resume
     resumed = "never resumed" if resumes <= 0 else f"resumed {resumes} time{'s' if resumes > 1 else ''}"
     ending = "interrupted or killed (run --resume continues it)" if report.interrupted else "finished"
     return f"stop reason {stop}; {resumed}; last process {ending}"

@@ -2,19 +2,23 @@
 
 Counts and cycle results come from summary.json when the run's last process wrote one, else from
 the cycle_end records of metrics.jsonl. Latencies always come from the encoded histograms, which carry over
-resumes. Failure phases, faults and process starts come from metrics.jsonl.
+resumes. Failure phases, faults, process starts and what each cycle did (cycles.py: per-cycle samples,
+phase spans, reconnects, alert and fault marks) come from metrics.jsonl.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from hdrh.histogram import HdrHistogram
+
 from ..config import PHASE_NAMES
 from ..metrics.histograms import percentiles, units_per_ms
+from .cycles import CycleSpan, Mark, cycle_samples, cycle_spans, marks, open_cycles, reconnects
 from .rundir import RunArtifacts, read_run_dir
 
 __all__ = ["AlertTally", "CycleRow", "FaultTally", "RunReport", "build_report", "latency_order", "load_report"]
@@ -89,6 +93,20 @@ class RunReport:
     faults: list[FaultTally]
     notes: list[str]
     """What the reader should know about the artifacts (a missing summary, a torn line ...)."""
+    samples_ms: dict[str, list[float]] = field(default_factory=dict)
+    """One value per cycle, by histogram name (see cycles.cycle_samples): what compare's rank test uses."""
+    spans: list[CycleSpan] = field(default_factory=list)
+    reconnects_s: dict[str, list[float]] = field(default_factory=dict)
+    """Seconds from the activation's start to each cluster's reconnection, by cycle."""
+    marks: list[Mark] = field(default_factory=list)
+    fleet_size: int | None = None
+    """Managed clusters in the fleet, when known (the embedded simulator's)."""
+    histograms: dict[str, HdrHistogram] = field(default_factory=dict, repr=False, compare=False)
+    """The decoded histograms the latencies come from (merged runs add theirs)."""
+    run_dirs: list[Path] = field(default_factory=list)
+    """Every run directory read: one, or several merged."""
+    warnings: list[str] = field(default_factory=list)
+    """Runs merged although their options differ."""
 
     @property
     def total_cycles(self) -> int:
@@ -123,8 +141,9 @@ class RunReport:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "run_id": self.run_id, "run_dir": str(self.run_dir), "started_at": self.started_at,
-            "notes": self.notes, "inputs": self.inputs, "simulator": self.simulator, "hubs": self.hubs,
+            "run_id": self.run_id, "run_dir": str(self.run_dir), "run_dirs": [str(path) for path in self.run_dirs],
+            "started_at": self.started_at, "notes": self.notes, "warnings": self.warnings,
+            "inputs": self.inputs, "simulator": self.simulator, "hubs": self.hubs,
             "versions": self.versions, "git_sha": self.git_sha,
             "cycles": self.total_cycles, "successes": self.successes, "failures": self.failures,
             "success_rate": self.success_rate, "stop_reason": self.stop_reason, "interrupted": self.interrupted,
@@ -136,6 +155,7 @@ class RunReport:
             "faults": [asdict(fault) for fault in self.faults],
             "slowest_cycles": [row.cycle_id for row in self.slowest_cycles()],
             "cycle_results": [asdict(row) for row in self.cycles],
+            "cycle_samples_ms": self.samples_ms,
         }
 
 
@@ -174,8 +194,20 @@ def build_report(artifacts: RunArtifacts) -> RunReport:
                     if artifacts.histograms[name].get_total_count()},
         alerts=_alert_tallies(alerts),
         faults=_fault_tallies(artifacts),
-        notes=_notes(artifacts),
+        notes=_notes(artifacts, cycles=len(cycles)),
+        samples_ms=cycle_samples(artifacts),
+        spans=cycle_spans(artifacts),
+        reconnects_s=reconnects(artifacts),
+        marks=marks(artifacts),
+        fleet_size=_fleet_size(manifest),
+        histograms=dict(artifacts.histograms),
+        run_dirs=[artifacts.path],
     )
+
+
+def _fleet_size(manifest: dict[str, Any]) -> int | None:
+    clusters = (manifest.get("embedded_simulator") or {}).get("clusters")
+    return clusters if isinstance(clusters, int) and clusters > 0 else None
 
 
 def _summary_is_stale(artifacts: RunArtifacts) -> bool:
@@ -241,7 +273,7 @@ def _fault_tallies(artifacts: RunArtifacts) -> list[FaultTally]:
                        counts["roll_back_failed"]) for scenario, counts in sorted(tallies.items())]
 
 
-def _notes(artifacts: RunArtifacts) -> list[str]:
+def _notes(artifacts: RunArtifacts, *, cycles: int) -> list[str]:
     notes = []
     fallback = ("cycles are counted from metrics.jsonl and latencies come from histograms/ as saved at the "
                 "last cycle end")
@@ -258,4 +290,17 @@ def _notes(artifacts: RunArtifacts) -> list[str]:
         notes.append("metrics.jsonl ends in a torn line (a process killed mid-write); it was skipped")
     if not artifacts.histograms:
         notes.append("no histograms in histograms/: no latencies")
+    else:
+        timed = artifacts.histograms["cycle"].get_total_count() if "cycle" in artifacts.histograms else 0
+        if timed < cycles:
+            notes.append(f"histograms/ holds {timed} of the {cycles} cycles (saved at each cycle end, so the "
+                         "last ones were lost or never saved): latencies are partial")
+    starts = len(artifacts.of("run_start"))
+    if starts > 1:
+        notes.append(f"the run was resumed {starts - 1} time{'s' if starts > 2 else ''}: its cycles come from "
+                     f"{starts} processes, and its histograms were carried over each resume")
+    in_flight = open_cycles(artifacts)
+    if in_flight:
+        notes.append(f"{', '.join(in_flight)} started and has not ended: the run is still going, or was killed "
+                     "during it; its phases so far are on the timeline, not in the counts")
     return notes

@@ -14,22 +14,27 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from .compare import Comparison
+from .compare import COMPARED_PERCENTILES, Comparison
 from .formatting import (
+    describe_directories,
     describe_hubs,
     describe_lifecycle,
     describe_options,
     describe_outcome,
     describe_versions,
     direction,
+    format_detectable,
     format_input,
     format_ms,
+    format_p,
     format_rate,
     format_ratio,
     format_seconds,
     metric_label,
+    row_verdict,
 )
 from .report import RunReport
+from .statistics import ALPHA
 
 __all__ = ["print_comparison", "print_report"]
 
@@ -62,10 +67,12 @@ def _print_facts(console: Console, facts: list[tuple[str, str]]) -> None:
 
 def print_report(report: RunReport, stream: TextIO) -> None:
     console = _console(stream)
-    _print_facts(console, [("run", report.run_id), ("directory", str(report.run_dir)),
+    _print_facts(console, [("run", report.run_id), ("directory", describe_directories(report)),
                           ("started", report.started_at or "unknown"), ("options", describe_options(report)),
                           ("hubs", describe_hubs(report)), ("versions", describe_versions(report)),
                           ("cycles", describe_outcome(report)), ("end", describe_lifecycle(report))])
+    for warning in report.warnings:
+        console.print(f"warning: {warning}", soft_wrap=True)
     for note in report.notes:
         console.print(f"note: {note}", soft_wrap=True)
 
@@ -135,19 +142,41 @@ def print_comparison(comparison: Comparison, stream: TextIO) -> None:
             f"{d.name} {format_input(d.baseline)} vs {format_input(d.candidate)}"
             for d in comparison.input_differences), soft_wrap=True)
 
-    table = _table("latency (ms)", ["histogram", "pct", "baseline", "candidate", "ratio", ""],
-                   numeric=["baseline", "candidate", "ratio"])
+    table = _table("latency (ms)", ["histogram", "pct", "baseline", "candidate", "ratio", "p", "detectable", ""],
+                   numeric=["baseline", "candidate", "ratio", "p", "detectable"])
     for row in comparison.rows:
+        test = comparison.tests[row.metric]
+        first = row.percentile == COMPARED_PERCENTILES[0]
         table.add_row(metric_label(row.metric), row.percentile, format_ms(row.baseline_ms),
-                      format_ms(row.candidate_ms), format_ratio(row.ratio), "REGRESSION" if row.regression else "")
+                      format_ms(row.candidate_ms), format_ratio(row.ratio),
+                      format_p(test.p_value) if first else "",
+                      format_detectable(test.detectable_ratio) if first else "", row_verdict(row))
     _print_table(console, table)
 
-    rule = f"candidate/baseline > {comparison.threshold:g} and more than {comparison.min_delta_ms:g} ms slower"
-    regressed = [f"{metric_label(row.metric)} {row.percentile}" for row in comparison.regressions]
+    console.line()
+    console.print(f"p: Mann-Whitney U on the per-cycle samples ({_sample_counts(comparison)}), Holm-adjusted; "
+                  "detectable: the slowdown these cycle counts catch 80 % of the time; "
+                  "n too small: the percentile is shown but does not gate", soft_wrap=True)
+    rule = (f"candidate/baseline > {comparison.threshold:g}, more than {comparison.min_delta_ms:g} ms apart "
+            f"and p < {ALPHA:g}")
+    regressed = [f"{metric_label(row.metric)} {row.percentile} "
+                 f"(p = {format_p(comparison.tests[row.metric].p_value)})" for row in comparison.regressions]
     if comparison.success_rate_dropped:
         regressed.append(f"success rate {format_rate(baseline.success_rate)} -> {format_rate(candidate.success_rate)}")
-    console.line()
+    if comparison.improvements:
+        console.print("improvements: " + ", ".join(
+            f"{metric_label(row.metric)} {row.percentile} (p = {format_p(comparison.tests[row.metric].p_value)})"
+            for row in comparison.improvements), soft_wrap=True)
     if regressed:
         console.print(f"regressions ({rule}): {', '.join(regressed)}", soft_wrap=True)
     else:
         console.print(f"no regressions ({rule})", soft_wrap=True)
+
+
+def _sample_counts(comparison: Comparison) -> str:
+    counts = {(test.baseline_samples, test.candidate_samples) for test in comparison.tests.values()
+              if test.metric.startswith("phase.")}
+    if len(counts) == 1:
+        before, after = counts.pop()
+        return f"{before} vs {after} cycles"
+    return "one sample per cycle"

@@ -25,6 +25,17 @@ class Runs:
 
 
 @dataclass(frozen=True)
+class Timed:
+    """8-cycle runs on a shortened fast profile, made side by side (see conftest)."""
+
+    seed_1: Path
+    seed_2: Path
+    """The same inputs as seed_1 but the seed."""
+    slower_restores: Path
+    """The simulated Velero restores forty times slower (seed 3)."""
+
+
+@dataclass(frozen=True)
 class Output:
     code: int
     out: str
