@@ -74,6 +74,15 @@ async def switch_activity_to_hub_b(hub_a: Hub, hub_b: Hub) -> None:
         for o in objs), after=before)
 
 
+async def stop_hub_b(hub_a: Hub, hub_b: Hub) -> None:
+    """hub-b's schedule paused, its last backups done and synced to hub-a: hub-b was active, is no more."""
+    await merge_patch(hub_b, BACKUP_SCHEDULES, SCHEDULE, {"spec": {"paused": True}})
+    await until(hub_b, BACKUP_SCHEDULES, lambda objs: only_phase(objs, "Paused"))
+    settled = await until(hub_b, BACKUPS, lambda objs: all(phase(o) in ("Completed", "Failed") for o in objs))
+    names = {name_of(o) for o in settled if phase(o) == "Completed"}
+    await until(hub_a, BACKUPS, lambda objs: names <= {name_of(o) for o in objs})
+
+
 def marker_body(name: str, *, restore_hub: str, backup_hub: str) -> Obj:
     """The activation marker the restore side's post-restore activation creates (facts §2 step 2)."""
     return {"apiVersion": "velero.io/v1", "kind": "Backup",
