@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 import pytest
 
 from asyncswitch.sim.acm import SimulatedHubPair, profile_named
+from asyncswitch.sim.acm.cron import cron_error
 
 from .resources import (
     BACKUP_CLUSTER_LABEL,
@@ -17,6 +18,7 @@ from .resources import (
     BACKUP_SCHEDULES,
     BACKUPS,
     CLUSTER_VERSIONS,
+    CRDS,
     PASSIVE_RESTORE,
     RESTORE_CLUSTER_LABEL,
     RESTORES,
@@ -136,6 +138,26 @@ async def test_3_1_a_bad_cron_fails_validation_with_the_parsers_words(hub_a: Hub
     await merge_patch(hub_a, BACKUP_SCHEDULES, SCHEDULE, {"spec": {"veleroSchedule": "every hour"}})
     (schedule,) = await until(hub_a, BACKUP_SCHEDULES, lambda objs: only_phase(objs, "FailedValidation"))
     assert message(schedule) == "invalid schedule: expected exactly 5 fields, found 2: [every hour]"
+
+
+async def test_3_1_managed_service_accounts_without_the_msa_component_fail_validation(hub_a: Hub) -> None:
+    await delete(hub_a, CRDS, "managedserviceaccounts.authentication.open-cluster-management.io")
+    await merge_patch(hub_a, BACKUP_SCHEDULES, SCHEDULE, {"spec": {"veleroTtl": "96h"}})
+    (schedule,) = await until(hub_a, BACKUP_SCHEDULES, lambda objs: only_phase(objs, "FailedValidation"))
+    assert message(schedule) == ("UseManagedServiceAccount option cannot be used, managedserviceaccount "
+                                 "component is not enabled")
+    await merge_patch(hub_a, BACKUP_SCHEDULES, SCHEDULE, {"spec": {"useManagedServiceAccount": False}})
+    await until(hub_a, BACKUP_SCHEDULES, lambda objs: only_phase(objs, "Enabled"))
+
+
+@pytest.mark.parametrize(("cron", "error"), [
+    ("0 */1 * * *", None), ("@every 30m", None), ("0 2 * * mon-fri", None),
+    ("61 * * * *", "end of range (61) above maximum (59): 61"),
+    ("*/0 * * * *", "step of range should be a positive number: */0"),
+    ("@often", "unrecognized descriptor: @often"),
+])
+def test_3_1_cron_errors_are_robfig_crons(cron: str, error: str | None) -> None:
+    assert cron_error(cron) == error
 
 
 async def test_3_1_an_enabled_schedule_copies_its_velero_schedules_into_status_without_last_backup_time(
