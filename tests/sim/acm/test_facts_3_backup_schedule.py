@@ -197,6 +197,9 @@ async def test_6_6_collision_is_sticky(hub_a: Hub, hub_b: Hub) -> None:
     await switch_activity_to_hub_b(hub_a, hub_b)
     await merge_patch(hub_a, BACKUP_SCHEDULES, SCHEDULE, {"spec": {"paused": False}})
     (collided,) = await until(hub_a, BACKUP_SCHEDULES, lambda objs: only_phase(objs, "BackupCollision"))
+    # 2.15+: the collision pauses the Velero schedules (2.12-2.14 delete them, as in test_6_7).
+    await until(hub_a, VELERO_SCHEDULE_RES, lambda objs: len(objs) == len(VELERO_SCHEDULES) and all(
+        o["spec"].get("paused") is True for o in objs))
     # hub-b stops writing, hub-a's spec changes and pauses: the schedule stays BackupCollision.
     await delete(hub_b, BACKUP_SCHEDULES, SCHEDULE)
     for patch_body in ({"spec": {"paused": True}}, {"spec": {"paused": False}},
