@@ -236,6 +236,7 @@ class Store:
         self._listeners: list[Callable[[ResourceType, WatchEvent], None]] = []
         self._admission: list[Callable[[str, ResourceType, dict[str, Any]], None]] = []
         self._service_ips = ipaddress.IPv4Network(SERVICE_NETWORK).hosts()
+        self._mutations: list[Callable[[str, ResourceType, dict[str, Any]], None]] = []
         for rtype in self.registry:
             self._types.setdefault(rtype.key, _TypeState(rtype))
         for ns in DEFAULT_NAMESPACES:
@@ -375,6 +376,15 @@ class Store:
         self._admission.append(check)
         return lambda: self._admission.remove(check)
 
+    def add_mutation(self, mutate: Callable[[str, ResourceType, dict[str, Any]], None]) -> Callable[[], None]:
+        """Run ``mutate(verb, rtype, obj)`` on every create and every write of the main resource
+        (``update``/``patch``, not ``status``), before it is stored; it changes ``obj`` in place.
+
+        Schema pruning (a CRD without a field drops it) and mutating webhooks use this. Returns a remover.
+        """
+        self._mutations.append(mutate)
+        return lambda: self._mutations.remove(mutate)
+
     # -- reads ---------------------------------------------------------------------------
 
     def get(self, rtype: ResourceType, namespace: str | None, name: str) -> StoredObject:
@@ -474,6 +484,8 @@ class Store:
             raise AlreadyExists.of(rtype.plural, name, rtype.group)
         if namespace is not None and not _internal:
             self._check_namespace_open(namespace)
+        for mutate in list(self._mutations):
+            mutate("create", rtype, obj)
         for check in list(self._admission):
             check("create", rtype, obj)
         for server_field in _SERVER_FIELDS:
@@ -566,6 +578,9 @@ class Store:
             new = {k: v for k, v in new.items() if k != "status"}
             if "status" in old:
                 new["status"] = old["status"]
+        if subresource is None:
+            for mutate in list(self._mutations):
+                mutate("update", rtype, new)
         new.setdefault("apiVersion", old.get("apiVersion"))
         new.setdefault("kind", old.get("kind"))
         meta = dict(new.get("metadata") or {})

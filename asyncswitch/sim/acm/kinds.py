@@ -32,10 +32,12 @@ __all__ = [
     "BACKUP_CLUSTER_LABEL",
     "BACKUP_NAMESPACE",
     "BACKUP_SCHEDULES",
+    "BACKUP_SCHEDULE_NAME_LABEL",
     "BACKUP_STORAGE_LOCATIONS",
     "BSL_NAME",
     "CLUSTER_DEPLOYMENTS",
     "CLUSTER_FINALIZER",
+    "CLUSTER_VERSIONS",
     "DATA_PROTECTION_APPLICATIONS",
     "DISABLE_AUTO_IMPORT",
     "DPA_NAME",
@@ -57,6 +59,7 @@ __all__ = [
     "OBSERVABILITY_NAMESPACE",
     "OBSERVATORIUM_API",
     "PASSIVE_RESTORE",
+    "RESTORE_CLUSTER_LABEL",
     "RESTORE_FINALIZER",
     "ROUTES",
     "SCHEDULE_NAME",
@@ -67,6 +70,7 @@ __all__ = [
     "VELERO_RESTORES",
     "VELERO_SCHEDULES",
     "VELERO_SCHEDULE_LABEL",
+    "VELERO_SCHEDULE_TYPES",
 ]
 
 AGENT_NAMESPACE = "open-cluster-management-agent"
@@ -83,6 +87,18 @@ MCO_OPERATOR = "multicluster-observability-operator"
 # Labels and annotations the controllers read and write.
 SCHEDULE_TYPE_LABEL = BACKUP_TYPE_LABEL
 BACKUP_CLUSTER_LABEL = "cluster.open-cluster-management.io/backup-cluster"
+BACKUP_SCHEDULE_NAME_LABEL = "cluster.open-cluster-management.io/backup-schedule-name"
+RESTORE_CLUSTER_LABEL = "cluster.open-cluster-management.io/restore-cluster"
+"""On the activation marker ``acm-restore-clusters-<ts>``: the hub that ran the activation (facts §2)."""
+
+VELERO_SCHEDULE_TYPES: dict[str, str] = {
+    "acm-credentials-schedule": "credentials",
+    "acm-resources-schedule": "resources",
+    "acm-resources-generic-schedule": "resourcesGeneric",
+    "acm-managed-clusters-schedule": "managedClusters",
+    "acm-validation-policy-schedule": "validation",
+}
+"""The five Velero Schedules a BackupSchedule owns → their schedule-type label (facts §3.4, §4)."""
 RESTORE_FINALIZER = "restores.cluster.open-cluster-management.io/finalizer"
 CLUSTER_FINALIZER = "cluster.open-cluster-management.io/api-resource-cleanup"
 MCH_FINALIZER = "finalizer.operator.open-cluster-management.io"
@@ -134,9 +150,11 @@ CLUSTER_DEPLOYMENTS = _crd("hive.openshift.io", "v1", "clusterdeployments", "Clu
 MANAGED_SERVICE_ACCOUNTS = _crd("authentication.open-cluster-management.io", "v1beta1",
                                 "managedserviceaccounts", "ManagedServiceAccount")
 ROUTES = _crd("route.openshift.io", "v1", "routes", "Route")
+CLUSTER_VERSIONS = _crd("config.openshift.io", "v1", "clusterversions", "ClusterVersion", namespaced=False)
+"""OpenShift's ClusterVersion; ``version``'s spec.clusterID is the hub id the backup operator labels with."""
 
 ACM_TYPES: tuple[ResourceType, ...] = (
     MANAGED_CLUSTERS, BACKUP_SCHEDULES, ACM_RESTORES, VELERO_BACKUPS, VELERO_RESTORES, VELERO_SCHEDULES,
     BACKUP_STORAGE_LOCATIONS, DATA_PROTECTION_APPLICATIONS, MULTICLUSTER_HUBS, MULTICLUSTER_OBSERVABILITIES,
-    CLUSTER_DEPLOYMENTS, MANAGED_SERVICE_ACCOUNTS, ROUTES,
+    CLUSTER_DEPLOYMENTS, MANAGED_SERVICE_ACCOUNTS, ROUTES, CLUSTER_VERSIONS,
 )

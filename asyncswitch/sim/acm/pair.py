@@ -33,6 +33,7 @@ from .restore import AcmRestoreController
 from .schedule import VELERO_SCHEDULE_NAMES, BackupScheduleController
 from .seed import passive_restore, seed_active_hub, seed_fleet, seed_hub
 from .velero import VeleroController
+from .velero_schedules import VeleroScheduleController
 from .workloads import WorkloadController
 from .world import BackupRecord
 
@@ -113,7 +114,8 @@ class SimulatedHubPair:
             velero = VeleroController(hub, world)
             self.operators[hub.name] = HubOperators(hub, world)
             controllers = (
-                WorkloadController(hub, world), velero, BackupScheduleController(hub, world, velero),
+                WorkloadController(hub, world), velero, VeleroScheduleController(hub, world),
+                BackupScheduleController(hub, world, velero),
                 AcmRestoreController(hub, world, on_clusters_restored=clusters_restored), self.operators[hub.name],
             )
             for controller in controllers:

@@ -27,6 +27,9 @@ class TimingProfile:
     """Relative spread of each duration (0.2 = ±20 %), drawn from the seeded generator."""
     min_cron_period: float = 0.5
     """Real seconds: the shortest gap between two scheduled backups, whatever the cron says."""
+    min_backup_lifetime: float = 60.0
+    """Real seconds: the shortest time a backup is kept, whatever its TTL says (the instant profile has
+    no simulated time to scale a TTL by)."""
     min_policy_delay: float = 1.0
     """Real seconds: the shortest deliberate delay of an operator (the observability operator's scale
     revert), so that even the instant profile keeps "a while later" after the change it undoes."""
@@ -116,6 +119,10 @@ class SimClock:
         than the profile's ``min_policy_delay`` in real seconds, so that the state in between lasts
         long enough for a client that checks, rather than watches, to see it (docs/simulator.md)."""
         await asyncio.sleep(max(self.profile.min_policy_delay, self.real(sim_seconds)))
+
+    def lifetime(self, sim_seconds: float) -> float:
+        """Real seconds a backup with this TTL is kept; also while settling, when other durations are zero."""
+        return max(self.profile.min_backup_lifetime, max(0.0, sim_seconds) / self.profile.speed)
 
     def cron_period(self, sim_period: float) -> float:
         """Real seconds between scheduled backups."""

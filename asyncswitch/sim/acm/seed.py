@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from .context import SimConfig, SimHub, SimWorld
+from .identity import cluster_version
 from .kinds import (
     ACM_NAMESPACE,
     ACM_TYPES,
@@ -14,6 +15,7 @@ from .kinds import (
     BACKUP_STORAGE_LOCATIONS,
     BSL_NAME,
     CLUSTER_DEPLOYMENTS,
+    CLUSTER_VERSIONS,
     DATA_PROTECTION_APPLICATIONS,
     DPA_NAME,
     HUB_NAMESPACES,
@@ -31,6 +33,7 @@ from .kinds import (
     THANOS_SECRET,
 )
 from .ops import condition, patch_status
+from .schema import install_schema_pruning
 from .velero_log import VELERO_POD_SELECTOR, velero_log
 from .world import SimCluster
 
@@ -53,6 +56,8 @@ def seed_hub(hub: SimHub, config: SimConfig) -> None:
     store = hub.store
     for rtype in ACM_TYPES:
         store.register(rtype)
+    install_schema_pruning(hub)
+    store.create(CLUSTER_VERSIONS, None, cluster_version(hub.cluster_id))
     namespaces = store.type_of("namespaces")
     for ns in HUB_NAMESPACES:
         store.create(namespaces, None, {"metadata": {"name": ns}})
@@ -66,7 +71,7 @@ def seed_hub(hub: SimHub, config: SimConfig) -> None:
         "phase": "Running", "currentVersion": hub.acm_version, "desiredVersion": hub.acm_version})
     for name in ("multiclusterhub-operator", MCO_OPERATOR, "cluster-backup-operator"):
         store.create(deployments, ACM_NAMESPACE, _deployment(name, ACM_NAMESPACE, {"name": name, "app": name}))
-    store.create(DATA_PROTECTION_APPLICATIONS, BACKUP_NAMESPACE, {
+    dpa = store.create(DATA_PROTECTION_APPLICATIONS, BACKUP_NAMESPACE, {
         "apiVersion": "oadp.openshift.io/v1alpha1", "kind": "DataProtectionApplication",
         "metadata": {"name": DPA_NAME, "namespace": BACKUP_NAMESPACE},
         "spec": {"backupLocations": [{"velero": {"provider": "aws", "default": True,
@@ -76,7 +81,9 @@ def seed_hub(hub: SimHub, config: SimConfig) -> None:
         condition("Reconciled", "True", "Complete", "Reconcile complete")]})
     store.create(BACKUP_STORAGE_LOCATIONS, BACKUP_NAMESPACE, {
         "apiVersion": "velero.io/v1", "kind": "BackupStorageLocation",
-        "metadata": {"name": BSL_NAME, "namespace": BACKUP_NAMESPACE},
+        "metadata": {"name": BSL_NAME, "namespace": BACKUP_NAMESPACE, "ownerReferences": [{
+            "apiVersion": "oadp.openshift.io/v1alpha1", "kind": "DataProtectionApplication", "name": DPA_NAME,
+            "uid": dpa.obj["metadata"]["uid"], "controller": True, "blockOwnerDeletion": True}]},
         "spec": {"provider": "aws", "default": True, "objectStorage": {"bucket": "acm-backups", "prefix": "hub"}},
     })
     store.create(deployments, BACKUP_NAMESPACE, _deployment(

@@ -1,8 +1,12 @@
 """Simulated Velero on one hub: runs backups and restores one at a time, syncs backups from storage.
 
-- A backup is created New, waits while the velero Deployment has no ready pod, then goes
-  InProgress → Finalizing → Completed in a time that grows with its item count, and lands
-  in the shared storage, where the other hub's Velero picks it up as a Completed Backup.
+- Every Backup created without a status (by a Velero Schedule, by the backup operator's first
+  run of a new schedule, or by hand, like the activation marker ``acm-restore-clusters-<ts>``)
+  goes New, waits while the velero Deployment has no ready pod, then InProgress → Finalizing →
+  Completed in a time that grows with its item count, and lands in the shared storage with its
+  labels, where the other hub's Velero picks it up as a Completed Backup.
+- Each backup expires after its ``spec.ttl`` (Velero's default 720h when unset): garbage
+  collection deletes it on the hub and from the storage, and the other hub's copy goes with it.
 - A restore is validated first (backup present, storage reachable, else FailedValidation),
   then InProgress → Completed, and its items appear on the hub: ManagedClusters from a
   managed-clusters backup (without conditions), ClusterDeployments from a resources backup.
@@ -14,14 +18,17 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from ..errors import ApiError
 from ..store import ADDED
 from .context import SimHub, SimWorld
+from .cron import parse_duration
+from .identity import hub_id
 from .kinds import (
-    BACKUP_CLUSTER_LABEL,
     BACKUP_NAMESPACE,
+    BACKUP_SCHEDULES,
     CLUSTER_DEPLOYMENTS,
     LOCAL_CLUSTER,
     MANAGED_CLUSTERS,
@@ -34,14 +41,27 @@ from .kinds import (
 from .ops import ensure, now_iso, patch_status
 from .world import BackupRecord, ClusterSnapshot
 
-__all__ = ["VeleroController", "backup_items"]
+__all__ = ["DEFAULT_TTL", "VeleroController", "backup_items"]
+
+DEFAULT_TTL = 720 * 3600.0
+"""Velero's default backup TTL (720h) for a Backup whose spec.ttl is unset."""
+GC_PERIOD = 3600.0
+"""Simulated seconds between Velero's garbage-collection passes (its default frequency, 1h)."""
+
+# schedule-type label value → the simulator's backup type (what the snapshot and item count follow).
+_TYPE_OF_LABEL = {"credentials": "credentials", "resources": "resources", "resourcesGeneric": "generic",
+                  "managedClusters": "managedClusters", "validation": "validation"}
 
 
 def backup_items(backup_type: str, clusters: int) -> int:
     """Item counts that grow with the number of clusters, scaled from the published 3,500-cluster figures."""
     per_cluster = {"credentials": 8.4, "managedClusters": 14.7, "resources": 4.25, "generic": 0.05}
-    base = {"credentials": 50, "managedClusters": 30, "resources": 120, "generic": 20}
-    return int(base[backup_type] + per_cluster[backup_type] * clusters)
+    base = {"credentials": 50, "managedClusters": 30, "resources": 120, "generic": 20, "validation": 1}
+    return int(base.get(backup_type, 1) + per_cluster.get(backup_type, 0.0) * clusters)
+
+
+def _iso(wall: float) -> str:
+    return datetime.fromtimestamp(wall, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class VeleroController:
@@ -54,35 +74,29 @@ class VeleroController:
         self._backups: asyncio.Queue[str] = asyncio.Queue()
         self._restores: asyncio.Queue[str] = asyncio.Queue()
         self._ready = asyncio.Event()
-        self._pending: dict[str, dict[str, Any]] = {}
+        self._started: dict[str, float] = {}
+        """Backup name → wall time it started, while it runs here (startTimestamp has whole seconds only)."""
+        self._expiry: dict[str, float] = {}
+        """Backup name → wall time its TTL runs out, for every Backup on this hub (own and synced)."""
 
-    # -- requests from the schedule controller --------------------------------------------
-
-    def request_backup(self, *, schedule: str, backup_type: str, stamp: str, use_msa: bool) -> str:
-        """Create a New Velero Backup for a schedule run; returns its name."""
-        name = f"{schedule}-{stamp}"
-        labels = {
-            VELERO_SCHEDULE_LABEL: schedule,
-            SCHEDULE_TYPE_LABEL: "resources" if backup_type == "generic" else backup_type,
-            BACKUP_CLUSTER_LABEL: self.hub.cluster_id,
-        }
-        ensure(self.store, VELERO_BACKUPS, {
-            "apiVersion": "velero.io/v1", "kind": "Backup",
-            "metadata": {"name": name, "namespace": BACKUP_NAMESPACE, "labels": labels},
-            "spec": {"storageLocation": "default", "ttl": "120h0m0s", "includedNamespaces": ["*"]},
-        })
-        patch_status(self.store, VELERO_BACKUPS, BACKUP_NAMESPACE, name, {"phase": "New"})
-        self._pending[name] = {"schedule": schedule, "type": backup_type, "use_msa": use_msa, "labels": labels}
-        self._backups.put_nowait(name)
-        return name
+    def started_at(self, name: str) -> float | None:
+        """When a backup started, to the fraction of a second: simulated time is compressed, and the
+        backup operator's "newest backup" must not depend on two backups sharing a wall-clock second."""
+        record = self.world.storage.get(name)
+        if record is not None:
+            return record.created
+        return self._started.get(name)
 
     # -- the controller -------------------------------------------------------------------
 
     async def run(self) -> None:
         self.world.storage.subscribe(self._sync_one)
+        self.world.storage.on_removal(self._unsync_one)
         for record in self.world.storage.records():
             self._sync_one(record)
         self.world.spawn(self._watch_deployment(), f"sim:{self.hub.name}:velero:deployment")
+        self.world.spawn(self._watch_backups(), f"sim:{self.hub.name}:velero:backups")
+        self.world.spawn(self._collect_garbage(), f"sim:{self.hub.name}:velero:gc")
         self.world.spawn(self._watch_restores(), f"sim:{self.hub.name}:velero:restores")
         self.world.spawn(self._work(self._restores, self._run_restore), f"sim:{self.hub.name}:velero:restorer")
         await self._work(self._backups, self._run_backup)
@@ -109,8 +123,21 @@ class VeleroController:
                     patch_status(self.store, VELERO_RESTORES, BACKUP_NAMESPACE, stored.name, {"phase": "New"})
                     self._restores.put_nowait(stored.name)
 
+    async def _watch_backups(self) -> None:
+        """Take on every Backup that appears without a status (synced copies arrive Completed)."""
+        with self.store.watch(VELERO_BACKUPS, BACKUP_NAMESPACE) as watch:
+            async for kind, stored in watch:
+                if kind != ADDED:
+                    continue
+                current = self.store.find(VELERO_BACKUPS, BACKUP_NAMESPACE, stored.name)
+                if (current is None or current.obj["metadata"]["uid"] != stored.obj["metadata"]["uid"]
+                        or (current.obj.get("status") or {}).get("phase")):
+                    continue
+                patch_status(self.store, VELERO_BACKUPS, BACKUP_NAMESPACE, stored.name, {"phase": "New"})
+                self._backups.put_nowait(stored.name)
+
     def _sync_one(self, record: BackupRecord) -> None:
-        """Backup sync: a backup in storage appears as a Completed Backup on this hub."""
+        """Backup sync: a backup in storage appears as a Completed Backup on this hub, labels included."""
         if record.hub == self.hub.name:
             return
         try:
@@ -121,37 +148,71 @@ class VeleroController:
             })
         except ApiError:
             return  # namespace gone (decommissioned hub)
+        self._expiry[record.name] = record.expires
         patch_status(self.store, VELERO_BACKUPS, BACKUP_NAMESPACE, record.name, _completed_status(record))
 
+    def _unsync_one(self, name: str) -> None:
+        """Backup sync: a backup gone from storage goes from this hub too."""
+        self._expiry.pop(name, None)
+        with contextlib.suppress(ApiError):
+            self.store.delete(VELERO_BACKUPS, BACKUP_NAMESPACE, name)
+
+    async def _collect_garbage(self) -> None:
+        """Velero's GC: every pass deletes the Backups whose TTL ran out, here and in the storage."""
+        clock = self.world.clock
+        while True:
+            await asyncio.sleep(clock.cron_period(GC_PERIOD))
+            now = time.time()
+            for name in [n for n, when in self._expiry.items() if when <= now]:
+                self._unsync_one(name)
+                self.world.storage.remove(name)
+
+    def _uses_managed_service_account(self) -> bool:
+        """Whether MSA import secrets exist to back up: a BackupSchedule here asks for them."""
+        return any((s.obj.get("spec") or {}).get("useManagedServiceAccount")
+                   for s in self.store.list(BACKUP_SCHEDULES, BACKUP_NAMESPACE).items)
+
     async def _run_backup(self, name: str) -> None:
-        job = self._pending.pop(name, None)
-        if job is None or self.store.find(VELERO_BACKUPS, BACKUP_NAMESPACE, name) is None:
+        current = self.store.find(VELERO_BACKUPS, BACKUP_NAMESPACE, name)
+        if current is None:
             return
+        labels = dict(current.obj["metadata"].get("labels") or {})
+        spec = current.obj.get("spec") or {}
+        backup_type = _TYPE_OF_LABEL.get(labels.get(SCHEDULE_TYPE_LABEL, ""), "")
         clock = self.world.clock
         started_wall, start = time.time(), now_iso()
-        snapshot = self._snapshot(job["type"])
-        # A managed-clusters backup holds the clusters on this hub now; the others scale with the fleet.
-        clusters = len(snapshot["clusters"]) if "clusters" in snapshot else len(self.world.fleet.clusters)
-        items = backup_items(job["type"], clusters)
-        patch_status(self.store, VELERO_BACKUPS, BACKUP_NAMESPACE, name, {
-            "phase": "InProgress", "startTimestamp": start,
-            "progress": {"totalItems": items, "itemsBackedUp": 0}})
-        await clock.sleep(clock.backup_seconds(items) * 0.9)
-        patch_status(self.store, VELERO_BACKUPS, BACKUP_NAMESPACE, name, {
-            "phase": "Finalizing", "progress": {"totalItems": items, "itemsBackedUp": items}})
-        await clock.sleep(clock.backup_seconds(items) * 0.1)
-        if not self.world.storage.available:
+        self._started[name] = started_wall
+        expires = started_wall + clock.lifetime(parse_duration(spec.get("ttl"), DEFAULT_TTL))
+        self._expiry[name] = expires
+        try:
+            snapshot = self._snapshot(backup_type)
+            # A managed-clusters backup holds the clusters on this hub now; the others scale with the fleet.
+            clusters = len(snapshot["clusters"]) if "clusters" in snapshot else len(self.world.fleet.clusters)
+            items = backup_items(backup_type, clusters)
             patch_status(self.store, VELERO_BACKUPS, BACKUP_NAMESPACE, name, {
-                "phase": "Failed", "completionTimestamp": now_iso(), "errors": 1,
-                "failureReason": "backup storage location default is unavailable"})
-            return
-        record = BackupRecord(
-            name=name, schedule=job["schedule"], backup_type=job["type"], hub=self.hub.name,
-            cluster_id=self.hub.cluster_id, created=started_wall, start=start, completion=now_iso(), items=items,
-            use_managed_service_account=job["use_msa"], labels=job["labels"], **snapshot,
-        )
-        patch_status(self.store, VELERO_BACKUPS, BACKUP_NAMESPACE, name, _completed_status(record))
-        self.world.storage.put(record)
+                "phase": "InProgress", "startTimestamp": start, "expiration": _iso(expires),
+                "progress": {"totalItems": items, "itemsBackedUp": 0}})
+            await clock.sleep(clock.backup_seconds(items) * 0.9)
+            patch_status(self.store, VELERO_BACKUPS, BACKUP_NAMESPACE, name, {
+                "phase": "Finalizing", "progress": {"totalItems": items, "itemsBackedUp": items}})
+            await clock.sleep(clock.backup_seconds(items) * 0.1)
+            if not self.world.storage.available:
+                patch_status(self.store, VELERO_BACKUPS, BACKUP_NAMESPACE, name, {
+                    "phase": "Failed", "completionTimestamp": now_iso(), "errors": 1,
+                    "failureReason": "backup storage location default is unavailable"})
+                return
+            if self.store.find(VELERO_BACKUPS, BACKUP_NAMESPACE, name) is None:
+                return  # deleted while it ran
+            record = BackupRecord(
+                name=name, schedule=labels.get(VELERO_SCHEDULE_LABEL, ""), backup_type=backup_type,
+                hub=self.hub.name, cluster_id=hub_id(self.store), created=started_wall, start=start,
+                completion=now_iso(), items=items, use_managed_service_account=self._uses_managed_service_account(),
+                labels=labels, expires=expires, **snapshot,
+            )
+            patch_status(self.store, VELERO_BACKUPS, BACKUP_NAMESPACE, name, _completed_status(record))
+            self.world.storage.put(record)
+        finally:
+            self._started.pop(name, None)
 
     def _snapshot(self, backup_type: str) -> dict[str, Any]:
         if backup_type == "managedClusters":
@@ -252,6 +313,6 @@ def _snapshot_of(obj: dict[str, Any]) -> ClusterSnapshot:
 def _completed_status(record: BackupRecord) -> dict[str, Any]:
     return {
         "phase": "Completed", "startTimestamp": record.start, "completionTimestamp": record.completion,
-        "expiration": None, "errors": 0, "warnings": 0,
+        "expiration": None if record.expires == float("inf") else _iso(record.expires), "errors": 0, "warnings": 0,
         "progress": {"totalItems": record.items, "itemsBackedUp": record.items},
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,9 +46,10 @@ class BackupRecord:
 
     name: str
     schedule: str
-    """The Velero Schedule that made it, e.g. ``acm-managed-clusters-schedule``."""
+    """The Velero Schedule that made it, e.g. ``acm-managed-clusters-schedule``; "" for a Backup made
+    directly (the activation marker ``acm-restore-clusters-<ts>``)."""
     backup_type: str
-    """credentials, resources or managedClusters."""
+    """credentials, resources, generic, managedClusters, validation, or "" (no schedule-type label)."""
     hub: str
     cluster_id: str
     """The hub cluster that wrote it (BackupCollision compares this)."""
@@ -64,6 +66,8 @@ class BackupRecord:
     """The MultiClusterObservability objects of a managed-clusters backup (facts §4): the MCO comes back
     with the activation restore, so the new hub runs observability."""
     labels: dict[str, str] = field(default_factory=dict)
+    expires: float = math.inf
+    """Wall-clock seconds when its TTL runs out and Velero's garbage collection deletes it."""
 
 
 class BackupStorage:
@@ -73,6 +77,7 @@ class BackupStorage:
         self.available = True
         self._records: dict[str, BackupRecord] = {}
         self._listeners: list[Callable[[BackupRecord], None]] = []
+        self._removal_listeners: list[Callable[[str], None]] = []
         self._availability_listeners: list[Callable[[bool], None]] = []
 
     def put(self, record: BackupRecord) -> None:
@@ -93,6 +98,16 @@ class BackupStorage:
     def subscribe(self, listener: Callable[[BackupRecord], None]) -> Callable[[], None]:
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener)
+
+    def remove(self, name: str) -> None:
+        """Delete a backup from the storage (Velero's garbage collection); every hub's sync drops its copy."""
+        if self._records.pop(name, None) is not None:
+            for listener in list(self._removal_listeners):
+                listener(name)
+
+    def on_removal(self, listener: Callable[[str], None]) -> Callable[[], None]:
+        self._removal_listeners.append(listener)
+        return lambda: self._removal_listeners.remove(listener)
 
     def on_availability(self, listener: Callable[[bool], None]) -> Callable[[], None]:
         self._availability_listeners.append(listener)

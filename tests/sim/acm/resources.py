@@ -23,12 +23,16 @@ DISABLE_AUTO_IMPORT = "import.open-cluster-management.io/disable-auto-import"
 IMMEDIATE_IMPORT = "import.open-cluster-management.io/immediate-import"
 SCHEDULE_TYPE_LABEL = "cluster.open-cluster-management.io/backup-schedule-type"
 VELERO_SCHEDULE_LABEL = "velero.io/schedule-name"
-VELERO_SCHEDULES = {  # Velero Schedule → value of the schedule-type label on its backups
+VELERO_SCHEDULES = {  # Velero Schedule → value of the schedule-type label on its backups (facts §3.4, §4)
     "acm-credentials-schedule": "credentials",
     "acm-resources-schedule": "resources",
-    "acm-resources-generic-schedule": "resources",
+    "acm-resources-generic-schedule": "resourcesGeneric",
     "acm-managed-clusters-schedule": "managedClusters",
+    "acm-validation-policy-schedule": "validation",
 }
+BACKUP_CLUSTER_LABEL = "cluster.open-cluster-management.io/backup-cluster"
+BACKUP_SCHEDULE_NAME_LABEL = "cluster.open-cluster-management.io/backup-schedule-name"
+RESTORE_CLUSTER_LABEL = "cluster.open-cluster-management.io/restore-cluster"
 MC_SCHEDULE = "acm-managed-clusters-schedule"
 MERGE_PATCH = "application/merge-patch+json"
 """Custom-object patches must say so: with a dict body the client would otherwise send json-patch."""
@@ -62,6 +66,8 @@ RESTORES = Res("cluster.open-cluster-management.io", "v1beta1", "restores", BACK
 BACKUPS = Res("velero.io", "v1", "backups", BACKUP_NS)
 VELERO_RESTORES = Res("velero.io", "v1", "restores", BACKUP_NS)
 BSLS = Res("velero.io", "v1", "backupstoragelocations", BACKUP_NS)
+VELERO_SCHEDULE_RES = Res("velero.io", "v1", "schedules", BACKUP_NS)
+CLUSTER_VERSIONS = Res("config.openshift.io", "v1", "clusterversions")
 DPAS = Res("oadp.openshift.io", "v1alpha1", "dataprotectionapplications", BACKUP_NS)
 MCHS = Res("operator.open-cluster-management.io", "v1", "multiclusterhubs", ACM_NS)
 MCOS = Res("observability.open-cluster-management.io", "v1beta2", "multiclusterobservabilities")
