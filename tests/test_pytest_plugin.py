@@ -43,5 +43,6 @@ def test_bad_plugin_options_are_a_usage_error(pytester: pytest.Pytester) -> None
             pass
     """)
     result = pytester.runpytest_subprocess("--asyncswitch-primary-context", "a")
-    assert result.ret != 0
-    result.stdout.fnmatch_lines(["*asyncswitch: give both --primary-context and --secondary-context*"])
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert [line for line in result.stderr.lines if line] == [
+        "ERROR: asyncswitch: give both --primary-context and --secondary-context, or neither for the simulated hubs"]
