@@ -21,7 +21,7 @@ from ..sim import ApiServer
 from ..sim.acm import SimConfig, SimulatedHubPair, profile_named
 from ..switchover.options import OldHubAction
 from .options import E2EOptions
-from .session import SESSION, E2ESession, RunRecord, active_first, newest_unfinished_run
+from .session import SESSION, E2ESession, RunRecord, active_first, newest_run
 
 __all__ = [
     "EngineFactory",
@@ -195,7 +195,7 @@ def e2e_engine_factory(request: pytest.FixtureRequest, e2e_config: RunConfig, e2
                 config = config.with_contexts(kubeconfig, first, second)
             if e2e_options.resume and not session.resume_used and config.resume is None:
                 session.resume_used = True
-                found = newest_unfinished_run(*_resume_dirs(tmp_path_factory.getbasetemp(), e2e_options,
+                found = newest_run(*_resume_dirs(tmp_path_factory.getbasetemp(), e2e_options,
                                                                   e2e_output_dir))
                 if found is not None:
                     config = replace(config, resume=found)

@@ -141,7 +141,8 @@ OPTIONS = (
     Option("--e2e-max-failures", "E2E_MAX_FAILURES", "max_failures", _whole(1), None,
            "end a run after this many failed cycles"),
     Option("--e2e-resume", "E2E_RESUME", "resume", _boolean, False,
-           "continue the newest unfinished run in the output dir (the session's first run only)", switch=True),
+           "the session's first run continues the newest run in the output dir (default: in the last "
+           "sessions' temp dirs)", switch=True),
     Option("--e2e-inject-failure", "E2E_INJECT_FAILURE", "inject_failure", _one_of(*FAULT_SCENARIOS), None,
            f"a fault per cycle: {', '.join(FAULT_SCENARIOS)}"),
     Option("--e2e-inject-at-phase", "E2E_INJECT_AT_PHASE", "inject_at_phase",

@@ -14,7 +14,7 @@ from ..acm_names import BACKUP_NAMESPACE
 from ..kube import BACKUP_SCHEDULES, Hub, HubApiError
 from .options import E2EOptions
 
-__all__ = ["SESSION", "E2ESession", "RunRecord", "active_first", "newest_unfinished_run"]
+__all__ = ["SESSION", "E2ESession", "RunRecord", "active_first", "newest_run"]
 
 
 @dataclass(frozen=True)
@@ -54,9 +54,9 @@ async def active_first(kubeconfig: Path, first: str, second: str) -> tuple[str, 
     return (second, first) if active == [second] else (first, second)
 
 
-def newest_unfinished_run(*directories: Path) -> Path | None:
-    """The newest run directory (by its run state's time) in any of ``directories`` whose run has not
-    done all its cycles or was interrupted: it has a run_state.json and no clean end."""
+def newest_run(*directories: Path) -> Path | None:
+    """The newest run directory (by the time of its run state) in any of ``directories``. Interrupted
+    or not: a run that did all its cycles goes on when asked for more (``--e2e-cycles``)."""
     found: list[tuple[float, Path]] = []
     for directory in directories:
         for state_file in directory.glob("run-*/run_state.json"):
