@@ -132,16 +132,18 @@ def test_a_bad_option_or_variable_is_a_usage_error_of_one_line(
     assert errors(result) == [message]
 
 
-def test_decommission_against_real_hubs_is_skipped_without_the_opt_in(pytester: pytest.Pytester) -> None:
+def test_one_way_actions_against_real_hubs_are_skipped_without_the_opt_in(pytester: pytest.Pytester) -> None:
     pytester.makeini(INI)
     pytester.makepyfile("""
         import pytest
 
         @pytest.mark.e2e
-        async def test_decommission(asyncswitch_run):
-            await asyncswitch_run(old_hub_action="decommission")
+        @pytest.mark.parametrize("action", ["decommission", "none"])
+        async def test_one_way(asyncswitch_run, action):
+            await asyncswitch_run(old_hub_action=action)
     """)
     result = pytester.runpytest_subprocess("--primary-context=a", "--secondary-context=b", "-rs",
                                            "--e2e-kubeconfig=no-such-kubeconfig")
-    result.assert_outcomes(skipped=1)
-    result.stdout.fnmatch_lines(["*removes ACM from the old hub: give --e2e-allow-decommission*"])
+    result.assert_outcomes(skipped=2)
+    result.stdout.fnmatch_lines(["*removes ACM from the old hub: give --e2e-allow-one-way*",
+                                 "*later passive cycles need: give --e2e-allow-one-way"])

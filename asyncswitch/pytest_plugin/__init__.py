@@ -5,7 +5,7 @@ Options (``pytest --help``, group "asyncswitch"), each also an environment varia
 ``--e2e-cycles``, ``--e2e-dry-run``, ``--e2e-method``, ``--e2e-activation-method``, ``--e2e-old-hub-action``,
 ``--e2e-cooldown``, ``--e2e-output-dir``, ``--e2e-stop-on-failure``, ``--e2e-run-hours``,
 ``--e2e-max-failures``, ``--e2e-resume``, ``--e2e-inject-failure``, ``--e2e-inject-at-phase``,
-``--e2e-sim-clusters``, ``--e2e-sim-profile``, ``--e2e-allow-decommission`` (options.py has the table).
+``--e2e-sim-clusters``, ``--e2e-sim-profile``, ``--e2e-allow-one-way`` (options.py has the table).
 
 Markers: ``e2e``, ``resilience``, ``soak``. Fixtures (fixtures.py; they need pytest-asyncio):
 ``e2e_config`` (the session's RunConfig), ``primary_client``/``secondary_client`` (kube Hubs),

@@ -162,9 +162,9 @@ def e2e_engine_factory(request: pytest.FixtureRequest, e2e_config: RunConfig, e2
     """``async with e2e_engine_factory(**overrides) as engine``: an Engine on the session's hubs.
 
     Before each run the active hub is found and goes first. Runs whose old-hub action leaves the pair
-    with no way back (decommission, none) get a fresh simulated pair of their own; against real hubs,
-    decommission is skipped unless --e2e-allow-decommission. A test off the session loop gets a
-    fresh simulated pair per run.
+    with no way back (decommission, none) get a fresh simulated pair of their own; against real hubs
+    they are skipped unless --e2e-allow-one-way (or, for none, the session's own --e2e-old-hub-action).
+    A test off the session loop gets a fresh simulated pair per run.
     """
     session: E2ESession = request.config.stash[SESSION]
     shared: SessionHubPair | None = None
@@ -175,9 +175,12 @@ def e2e_engine_factory(request: pytest.FixtureRequest, e2e_config: RunConfig, e2
     async def engine(**overrides: Any) -> AsyncIterator[Engine]:
         config = replace(e2e_config, **overrides)
         one_way = config.old_hub_action is not OldHubAction.SECONDARY and not config.dry_run
-        if (config.old_hub_action is OldHubAction.DECOMMISSION and one_way and e2e_options.real_hubs
-                and not e2e_options.allow_decommission):
-            pytest.skip("--old-hub-action decommission removes ACM from the old hub: give --e2e-allow-decommission")
+        if one_way and e2e_options.real_hubs and not e2e_options.allow_one_way:
+            if config.old_hub_action is OldHubAction.DECOMMISSION:
+                pytest.skip("--old-hub-action decommission removes ACM from the old hub: give --e2e-allow-one-way")
+            if config.old_hub_action.value != e2e_options.old_hub_action:
+                pytest.skip("--old-hub-action none leaves the old hub without the passive restore that later "
+                            "passive cycles need: give --e2e-allow-one-way")
         async with contextlib.AsyncExitStack() as stack:
             pair: SimulatedHubPair | None = None
             if not e2e_options.real_hubs and (shared is None or one_way):

@@ -153,8 +153,8 @@ OPTIONS = (
     Option("--e2e-sim-profile", "E2E_SIM_PROFILE", "sim_profile", _one_of(*PROFILES), "fast",
            "simulated pair: timing profile instant, fast (default) or realistic",
            aliases=("--asyncswitch-sim-profile",), ini=True),
-    Option("--e2e-allow-decommission", "E2E_ALLOW_DECOMMISSION", "allow_decommission", _boolean, False,
-           "real hubs: let tests run --old-hub-action decommission (it removes ACM from the old hub)", switch=True),
+    Option("--e2e-allow-one-way", "E2E_ALLOW_ONE_WAY", "allow_one_way", _boolean, False,
+           "real hubs: let tests run old-hub actions that leave no way back (decommission, none)", switch=True),
 )
 
 
@@ -180,7 +180,7 @@ class E2EOptions:
     inject_at_phase: str = "activation"
     sim_clusters: int = 20
     sim_profile: str = "fast"
-    allow_decommission: bool = False
+    allow_one_way: bool = False
 
     @property
     def real_hubs(self) -> bool:

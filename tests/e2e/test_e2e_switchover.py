@@ -63,7 +63,7 @@ class TestE2ESwitchover:
 
 
 MATRIX = [
-    # The cases that leave the hubs a way back first: against real hubs they run in this order.
+    # The cases that leave the hubs a way back first (against real hubs, with --e2e-allow-one-way, in this order).
     ("passive", "secondary"), ("full", "secondary"), ("passive", "none"), ("full", "none"),
     ("passive", "decommission"), ("full", "decommission"),
 ]
@@ -71,7 +71,7 @@ MATRIX = [
 
 class TestE2ESwitchoverMatrix:
     """Each method with each old-hub action, one cycle. On the simulated pair, none and decommission
-    get a fresh pair of their own; against real hubs decommission needs --e2e-allow-decommission."""
+    get a fresh pair of their own; against real hubs they need --e2e-allow-one-way."""
 
     @pytest.mark.parametrize(("method", "action"), MATRIX, ids=[f"{m}-{a}" for m, a in MATRIX])
     async def test_method_and_old_hub_action(self, asyncswitch_run: Run, method: str, action: str) -> None:
