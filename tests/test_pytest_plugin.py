@@ -147,3 +147,20 @@ def test_one_way_actions_against_real_hubs_are_skipped_without_the_opt_in(pytest
     result.assert_outcomes(skipped=2)
     result.stdout.fnmatch_lines(["*removes ACM from the old hub: give --e2e-allow-one-way*",
                                  "*later passive cycles need: give --e2e-allow-one-way"])
+
+
+def test_the_summary_lists_the_run_of_a_test_that_failed_after_it(pytester: pytest.Pytester) -> None:
+    pytester.makeini(INI)
+    pytester.makepyfile("""
+        import pytest
+
+        @pytest.mark.e2e
+        async def test_a_check_after_the_run_fails(e2e_engine_factory):
+            async with e2e_engine_factory(cycles=1, sim_clusters=3, sim_profile="instant") as engine:
+                await engine.run()
+                raise AssertionError("the user's own check")
+    """)
+    result = pytester.runpytest_subprocess()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*asyncswitch e2e: 1 run(s), 1 cycle(s): 1 passed, 0 failed*", "run directories:",
+                                 "*/e2e-runs/run-*  1/1 passed, first cycle hub-a -> hub-b*"])

@@ -172,7 +172,7 @@ def e2e_engine_factory(request: pytest.FixtureRequest, e2e_config: RunConfig, e2
         shared = request.getfixturevalue("sim_hub_pair")
 
     @contextlib.asynccontextmanager
-    async def engine(**overrides: Any) -> AsyncIterator[Engine]:
+    async def open_engine(**overrides: Any) -> AsyncIterator[Engine]:
         config = replace(e2e_config, **overrides)
         one_way = config.old_hub_action is not OldHubAction.SECONDARY and not config.dry_run
         if one_way and e2e_options.real_hubs and not e2e_options.allow_one_way:
@@ -198,18 +198,22 @@ def e2e_engine_factory(request: pytest.FixtureRequest, e2e_config: RunConfig, e2
                 config = config.with_contexts(kubeconfig, first, second)
             if e2e_options.resume and not session.resume_used and config.resume is None:
                 session.resume_used = True
-                found = newest_run(*_resume_dirs(tmp_path_factory.getbasetemp(), e2e_options,
-                                                                  e2e_output_dir))
+                found = newest_run(*_resume_dirs(tmp_path_factory.getbasetemp(), e2e_options, e2e_output_dir))
+                print(f"asyncswitch: --e2e-resume: {f'continuing {found}' if found else 'no run to resume'}")
                 if found is not None:
                     config = replace(config, resume=found)
-                    _order_resumed_run(found, first, second)
-                print(f"asyncswitch: --e2e-resume: {'continuing ' + str(found) if found else 'no run to resume'}")
+            if config.resume is not None and pair is None:
+                _order_resumed_run(config.resume, first, second)
             print(f"asyncswitch: {first} is the active hub: the first cycle moves the fleet {first} -> {second}")
-            async with Engine(config, hub_pair=pair) as running:
-                yield running
-            session.runs.append(RunRecord(request.node.nodeid, running.run_dir, first, second))
+            engine = Engine(config, hub_pair=pair)
+            try:
+                async with engine as running:
+                    yield running
+            finally:
+                if engine.run_id:  # the run started: its directory goes in the closing summary, failed or not
+                    session.runs.append(RunRecord(request.node.nodeid, engine.run_dir, first, second))
 
-    return engine
+    return open_engine
 
 
 def _order_resumed_run(run_dir: Path, primary: str, secondary: str) -> None:
@@ -217,6 +221,8 @@ def _order_resumed_run(run_dir: Path, primary: str, secondary: str) -> None:
     from ..engine import RunState
 
     path = run_dir / "run_state.json"
+    if not path.is_file():
+        return  # the Engine says what is wrong with the directory
     state = RunState.load(path)
     if state.in_flight is None and {state.primary, state.secondary} == {primary, secondary}:
         state.primary, state.secondary = primary, secondary
