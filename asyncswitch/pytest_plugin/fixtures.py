@@ -15,6 +15,7 @@ import pytest
 import pytest_asyncio
 
 from ..config import RunConfig
+from ..engine import RunState
 from ..kube import Hub
 from ..runner import Engine, RunResult
 from ..sim import ApiServer
@@ -186,12 +187,14 @@ def e2e_engine_factory(request: pytest.FixtureRequest, e2e_config: RunConfig, e2
             if not e2e_options.real_hubs and (shared is None or one_way):
                 pair = await stack.enter_async_context(SimulatedHubPair(_sim_config(e2e_options)))
                 config = replace(config, kubeconfig=None, primary_context=None, secondary_context=None)
-                first, second = "hub-a", "hub-b"
+                first, second, how = "hub-a", "hub-b", "active on a simulated pair of this run's own"
             else:
                 kubeconfig = e2e_options.kubeconfig_path() or (shared.kubeconfig_path if shared else None)
                 assert kubeconfig is not None
-                if "primary_context" in overrides:  # the test names the direction itself
+                how = "found active"
+                if "primary_context" in overrides:
                     first, second = str(config.primary_context), str(config.secondary_context)
+                    how = "named primary by the test"
                 else:
                     given = (e2e_options.primary_context or "hub-a", e2e_options.secondary_context or "hub-b")
                     first, second = await active_first(kubeconfig, *given)
@@ -204,7 +207,7 @@ def e2e_engine_factory(request: pytest.FixtureRequest, e2e_config: RunConfig, e2
                     config = replace(config, resume=found)
             if config.resume is not None and pair is None:
                 _order_resumed_run(config.resume, first, second)
-            print(f"asyncswitch: {first} is the active hub: the first cycle moves the fleet {first} -> {second}")
+            print(f"asyncswitch: primary {first} ({how}): the first cycle moves the fleet {first} -> {second}")
             engine = Engine(config, hub_pair=pair)
             try:
                 async with engine as running:
@@ -218,8 +221,6 @@ def e2e_engine_factory(request: pytest.FixtureRequest, e2e_config: RunConfig, e2
 
 def _order_resumed_run(run_dir: Path, primary: str, secondary: str) -> None:
     """A resumed run starts from the roles the hubs have now (a cycle in flight keeps its own)."""
-    from ..engine import RunState
-
     path = run_dir / "run_state.json"
     if not path.is_file():
         return  # the Engine says what is wrong with the directory
