@@ -164,3 +164,10 @@ def test_the_summary_lists_the_run_of_a_test_that_failed_after_it(pytester: pyte
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*asyncswitch e2e: 1 run(s), 1 cycle(s): 1 passed, 0 failed*", "run directories:",
                                  "*/e2e-runs/run-*  1/1 passed, first cycle hub-a -> hub-b*"])
+
+
+def test_help_works_whatever_the_environment_holds(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("E2E_CYCLES", "many")
+    result = pytester.runpytest_subprocess("--help")
+    assert result.ret == pytest.ExitCode.OK
+    assert any("--e2e-cycles" in line for line in result.outlines)
