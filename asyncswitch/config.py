@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+import os
+from dataclasses import dataclass, field, fields, replace
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +60,7 @@ class RunConfig:
     """Full method: seconds to wait for the new primary's backup set to be complete and stable."""
 
     def __post_init__(self) -> None:
+        _check_types(self)
         if (self.primary_context is None) != (self.secondary_context is None):
             raise ConfigError("give both --primary-context and --secondary-context, or neither for the simulated hubs")
         if self.primary_context is not None and self.primary_context == self.secondary_context:
@@ -118,3 +121,40 @@ class RunConfig:
                 value = dict(vars(value))
             out[name] = value
         return out
+
+
+_PATHS = frozenset({"kubeconfig", "resume", "output_dir"})
+_OPTIONAL = frozenset({"kubeconfig", "resume", "primary_context", "secondary_context", "run_hours", "max_failures",
+                       "inject_failure"})
+_ENUMS: dict[str, type[Enum]] = {"method": Method, "activation_method": ActivationMethod,
+                                 "old_hub_action": OldHubAction}
+_KINDS: dict[str, tuple[type, ...]] = {"int": (int,), "float": (int, float), "bool": (bool,), "str": (str,)}
+
+
+def _check_types(config: RunConfig) -> None:
+    """Paths may come as str or PathLike, enums as their values; anything else of the wrong type is a
+    ConfigError naming the field (a TypeError deep inside the run helps nobody)."""
+    for spec in fields(config):
+        name, value = spec.name, getattr(config, spec.name)
+        if value is None and name in _OPTIONAL:
+            continue
+        if name in _PATHS:
+            if not isinstance(value, str | os.PathLike) or isinstance(value, bytes):
+                raise ConfigError(f"RunConfig.{name} must be a path (str or os.PathLike), not {type(value).__name__}")
+            object.__setattr__(config, name, Path(value))
+        elif name in _ENUMS:
+            enum = _ENUMS[name]
+            try:
+                object.__setattr__(config, name, enum(value))
+            except ValueError:
+                raise ConfigError(f"RunConfig.{name} must be one of {', '.join(str(m.value) for m in enum)}, "
+                                  f"not {value!r}") from None
+        elif name == "timeouts":
+            if not isinstance(value, Timeouts):
+                raise ConfigError(f"RunConfig.timeouts must be a Timeouts, not {type(value).__name__}")
+        else:
+            kind = str(spec.type).removesuffix(" | None")
+            allowed = _KINDS.get(kind)
+            if allowed is not None and (not isinstance(value, allowed) or (kind != "bool" and isinstance(value, bool))):
+                raise ConfigError(f"RunConfig.{name} must be {'a' if kind != 'int' else 'an'} {kind}, "
+                                  f"not {type(value).__name__}")

@@ -67,6 +67,13 @@ class Engine:
 
     def __init__(self, config: RunConfig, *, hub_pair: SupportsKubeconfig | None = None,
                  display: Display | None = None) -> None:
+        if not isinstance(config, RunConfig):
+            raise ConfigError(f"Engine needs a RunConfig, not {type(config).__name__}")
+        if hub_pair is not None and not callable(getattr(hub_pair, "write_kubeconfig", None)):
+            raise ConfigError("hub_pair must be a simulated hub pair (with write_kubeconfig), "
+                              f"not {type(hub_pair).__name__}")
+        if display is not None and not isinstance(display, Display):
+            raise ConfigError(f"display must be a Display, not {type(display).__name__}")
         if config.embedded and hub_pair is None:
             raise ConfigError("no contexts given and no embedded hub pair: pass hub_pair= or both contexts")
         self.config = config
