@@ -34,7 +34,6 @@ from .schedule import VELERO_SCHEDULE_NAMES, BackupScheduleController
 from .seed import passive_restore, seed_active_hub, seed_fleet, seed_hub
 from .velero import VeleroController
 from .workloads import WorkloadController
-from .world import BackupRecord
 
 __all__ = ["SimulatedHubPair", "wait_until"]
 
@@ -105,8 +104,7 @@ class SimulatedHubPair:
 
         registration = RegistrationController(self.hubs, world)
 
-        def clusters_restored(hub: SimHub, record: BackupRecord) -> None:
-            registration.clusters_restored(hub, record)
+        def activated(hub: SimHub) -> None:
             self.operators[hub.name].took_over()
 
         for hub in (hub_a, hub_b):
@@ -114,7 +112,7 @@ class SimulatedHubPair:
             self.operators[hub.name] = HubOperators(hub, world)
             controllers = (
                 WorkloadController(hub, world), velero, BackupScheduleController(hub, world, velero),
-                AcmRestoreController(hub, world, on_clusters_restored=clusters_restored), self.operators[hub.name],
+                AcmRestoreController(hub, world, on_activated=activated), self.operators[hub.name],
             )
             for controller in controllers:
                 world.spawn(controller.run(), f"sim:{hub.name}:{type(controller).__name__}")
@@ -187,5 +185,6 @@ def _fleet_available(hub: SimHub) -> bool:
 
 
 def _restores_settled(hub: SimHub) -> bool:
-    return all((r.obj.get("status") or {}).get("phase") in ("Completed", "FailedValidation", "Failed")
+    done = ("Completed", "PartiallyFailed", "FailedValidation", "Failed")
+    return all((r.obj.get("status") or {}).get("phase") in done
                for r in hub.store.list(VELERO_RESTORES, BACKUP_NAMESPACE).items)

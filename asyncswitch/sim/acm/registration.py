@@ -1,10 +1,12 @@
 """Simulated registration and import across both hubs: where each cluster's klusterlet points.
 
 - A cluster is Joined and Available on the hub its klusterlet points at.
-- ManagedClusters restored onto a hub (from a managed-clusters backup taken with
-  useManagedServiceAccount) are imported there: after a per-cluster delay drawn from the
-  profile the klusterlet moves, and the cluster turns Joined and Available on that hub.
-  Without useManagedServiceAccount the klusterlet never moves.
+- Import is driven by what the backup operator really hands the import controller: an
+  ``auto-import-secret`` in the cluster's namespace on a hub (post-restore activation makes one
+  for each non-Hive cluster with an MSA token), or, for a Hive cluster, its ManagedCluster
+  appearing (or getting ``immediate-import: ""``) on a hub holding its ClusterDeployment. The
+  klusterlet then moves after a per-cluster delay drawn from the profile, and the cluster turns
+  Joined and Available on that hub. A non-Hive cluster without an MSA token never moves.
 - Import waits while the hub's ManagedCluster carries disable-auto-import, and, on
   ACM ≥ 2.14 with the ImportOnly strategy, for a cluster this hub imported before, until
   the immediate-import annotation is set to "" (the controller rewrites it to Completed)
@@ -22,10 +24,11 @@ import contextlib
 from typing import Any
 
 from ..errors import ApiError
-from ..store import DELETED
+from ..store import ADDED, DELETED
 from .context import SimHub, SimWorld
 from .kinds import (
     ACCEPTED,
+    AUTO_IMPORT_SECRET,
     AVAILABLE,
     CLUSTER_DEPLOYMENTS,
     CLUSTER_FINALIZER,
@@ -38,7 +41,6 @@ from .kinds import (
     MCE_NAMESPACE,
 )
 from .ops import MERGE, condition, merge_conditions, patch, patch_status
-from .world import BackupRecord
 
 __all__ = ["RegistrationController"]
 
@@ -56,16 +58,17 @@ class RegistrationController:
         self._granted: set[tuple[str, str]] = set()
         """(hub, cluster) an immediate-import let through the ImportOnly strategy."""
 
-    # -- called by the restore controllers ------------------------------------------------
+    # -- what starts an import ----------------------------------------------------------
 
-    def clusters_restored(self, hub: SimHub, record: BackupRecord) -> None:
-        if not record.use_managed_service_account:
-            return
-        for snapshot in record.clusters:
-            cluster = self.world.fleet.clusters.get(snapshot.name)
-            if cluster is not None and not cluster.destroyed and cluster.hub != hub.name:
-                self._pending[hub.name].add(snapshot.name)
-        self._evaluate(hub)
+    def _want_import(self, hub: SimHub, name: str) -> None:
+        """The import controller on ``hub`` has a way in to cluster ``name``: import it unless blocked."""
+        cluster = self.world.fleet.clusters.get(name)
+        if cluster is not None and not cluster.destroyed and cluster.hub != hub.name:
+            self._pending[hub.name].add(name)
+            self._evaluate(hub, [name])
+
+    def _hive_managed(self, hub: SimHub, name: str) -> bool:
+        return hub.store.find(CLUSTER_DEPLOYMENTS, name, name) is not None
 
     # -- the controller -------------------------------------------------------------------
 
@@ -74,6 +77,7 @@ class RegistrationController:
             self._sync_conditions(hub)
             self.world.spawn(self._watch_clusters(hub), f"sim:{hub.name}:registration:clusters")
             self.world.spawn(self._watch_strategy(hub), f"sim:{hub.name}:registration:strategy")
+            self.world.spawn(self._watch_import_secrets(hub), f"sim:{hub.name}:registration:auto-import")
         await asyncio.Event().wait()  # the work happens in the watch tasks
 
     async def _watch_clusters(self, hub: SimHub) -> None:
@@ -97,8 +101,21 @@ class RegistrationController:
                     self.world.spawn(self._immediate_import(hub, name), f"sim:{hub.name}:import:{name}")
                 if not stored.obj.get("status", {}).get("conditions"):
                     self._sync_one(hub, name)
+                if kind == ADDED and name != LOCAL_CLUSTER and self._hive_managed(hub, name):
+                    # A Hive cluster: the import controller imports a new ManagedCluster with the restored
+                    # ClusterDeployment's admin kubeconfig (no MSA, no auto-import-secret).
+                    self._want_import(hub, name)
                 if name in self._pending[hub.name]:
                     self._evaluate(hub, [name])
+
+    async def _watch_import_secrets(self, hub: SimHub) -> None:
+        """An auto-import-secret in a cluster's namespace (post-restore activation makes them) starts its import."""
+        secrets = hub.store.type_of("secrets")
+        with hub.store.watch(secrets, field_selector=f"metadata.name={AUTO_IMPORT_SECRET}") as watch:
+            async for kind, stored in watch:
+                namespace = stored.obj["metadata"].get("namespace", "")
+                if kind != DELETED and hub.store.find(MANAGED_CLUSTERS, None, namespace) is not None:
+                    self._want_import(hub, namespace)
 
     async def _watch_strategy(self, hub: SimHub) -> None:
         with hub.store.watch(hub.store.type_of("configmaps"), MCE_NAMESPACE,
@@ -133,8 +150,9 @@ class RegistrationController:
             stored = hub.store.find(MANAGED_CLUSTERS, None, name)
             if stored is None or (stored.obj["metadata"].get("annotations") or {}).get(IMMEDIATE_IMPORT) != "":
                 return
-            if name in self._pending[hub.name]:
-                self._granted.add((hub.name, name))
+            self._granted.add((hub.name, name))
+            if self._hive_managed(hub, name):
+                self._want_import(hub, name)  # immediate-import reimports a Hive cluster too
             patch(hub.store, MANAGED_CLUSTERS, None, name,
                   {"metadata": {"annotations": {IMMEDIATE_IMPORT: "Completed"}}})
             self._evaluate(hub, [name])

@@ -84,7 +84,10 @@ class BackupScheduleController:
         if not schedules:
             self._delete_velero_schedules()
             return None
-        restores = list(self.store.list(ACM_RESTORES, BACKUP_NAMESPACE).items)
+        # Only unfinished Restores block a schedule, and a paused one not at all (facts §3.1 step 2).
+        restores = [r for r in self.store.list(ACM_RESTORES, BACKUP_NAMESPACE).items
+                    if r.obj["metadata"].get("deletionTimestamp")
+                    or (r.obj.get("status") or {}).get("phase") not in ("Finished", "FinishedWithErrors")]
         next_due: float | None = None
         for stored in schedules:
             obj = stored.obj
@@ -92,7 +95,7 @@ class BackupScheduleController:
             self._first_seen.setdefault(uid, time.time())
             spec = obj.get("spec") or {}
             status = obj.get("status") or {}
-            if restores:
+            if restores and not spec.get("paused"):
                 name = restores[0].name
                 self._set(stored.name, "FailedValidation",
                           f"Restore resource {BACKUP_NAMESPACE}/{name} is currently active. A BackupSchedule "

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["BackupRecord", "BackupStorage", "ClusterSnapshot", "Fleet", "SimCluster"]
+__all__ = ["BackupRecord", "BackupStorage", "ClusterSnapshot", "Fleet", "SecretSnapshot", "SimCluster"]
 
 
 @dataclass
@@ -40,6 +40,17 @@ class ClusterSnapshot:
 
 
 @dataclass(frozen=True)
+class SecretSnapshot:
+    """A Secret as a credentials backup holds it (the simulator keeps only the MSA token secrets)."""
+
+    namespace: str
+    name: str
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    data: dict[str, str]
+
+
+@dataclass(frozen=True)
 class BackupRecord:
     """One completed backup in object storage, as both hubs' Velero see it."""
 
@@ -64,6 +75,9 @@ class BackupRecord:
     """The MultiClusterObservability objects of a managed-clusters backup (facts §4): the MCO comes back
     with the activation restore, so the new hub runs observability."""
     labels: dict[str, str] = field(default_factory=dict)
+    secrets: tuple[SecretSnapshot, ...] = ()
+    """The Secrets of a credentials backup that the simulator models: the managed-serviceaccount tokens
+    (labelled ``cluster.open-cluster-management.io/backup=msa``) post-restore activation reads."""
 
 
 class BackupStorage:
