@@ -102,7 +102,8 @@ class AcmRestoreController:
     def _requeue(self, name: str, sim_seconds: float, *, real: float | None = None) -> None:
         """Reconcile ``name`` again after a while (the earliest pending requeue wins)."""
         loop = asyncio.get_running_loop()
-        delay = self.world.clock.real(sim_seconds) if real is None else real
+        # Floored like cron periods, so that an instant profile does not turn a retry into a busy loop.
+        delay = self.world.clock.cron_period(sim_seconds) if real is None else real
         when = loop.time() + delay
         pending = self._timers.get(name)
         if pending is not None and pending[0] <= when and not pending[1].cancelled():
