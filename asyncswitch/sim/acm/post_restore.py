@@ -61,9 +61,14 @@ def activate_clusters(hub: SimHub, *, restore: str, mc_backup: str, backup_hub_i
     with contextlib.suppress(ApiError):
         store.delete(store.type_of("secrets"), ADDON_OBSERVABILITY_NAMESPACE, SIGNER_CERT_SECRET)
     _record_activation(hub, restore=restore, mc_backup=mc_backup, backup_hub_id=backup_hub_id)
+    # One list of the MSA secrets, by namespace: a per-cluster namespaced list would cost O(n²) here.
+    msa: dict[str, list[StoredObject]] = {}
+    for secret in store.list(store.type_of("secrets"), label_selector=f"{MSA_LABEL}=true").items:
+        if secret.name.startswith(MSA_PREFIX):
+            msa.setdefault(secret.obj["metadata"]["namespace"], []).append(secret)
     messages: list[str] = []
-    for cluster in _clusters(hub):
-        _reimport(hub, cluster, messages)
+    for cluster in _clusters(hub, msa):
+        _reimport(hub, cluster, msa.get(cluster, []), messages)
     return messages
 
 
@@ -90,27 +95,22 @@ def _record_activation(hub: SimHub, *, restore: str, mc_backup: str, backup_hub_
     })
 
 
-def _clusters(hub: SimHub) -> list[str]:
+def _clusters(hub: SimHub, msa: dict[str, list[StoredObject]]) -> list[str]:
     store = hub.store
     if hub.version.post_restore_by_managed_cluster:
         return [c.name for c in store.list(MANAGED_CLUSTERS).items
                 if c.name != LOCAL_CLUSTER and (c.obj["metadata"].get("labels") or {}).get("local-cluster") != "true"]
     # ≤ 2.14: the namespaces holding an MSA secret.
-    namespaces = {s.obj["metadata"]["namespace"]
-                  for s in store.list(store.type_of("secrets"), label_selector=f"{MSA_LABEL}=true").items}
-    return sorted(namespaces - {LOCAL_CLUSTER})
+    return sorted(set(msa) - {LOCAL_CLUSTER})
 
 
 def _expiry(secret: StoredObject) -> str:
     return str((secret.obj["metadata"].get("annotations") or {}).get("expirationTimestamp") or "")
 
 
-def _msa_secret(hub: SimHub, cluster: str, messages: list[str]) -> StoredObject | None:
+def _msa_secret(hub: SimHub, cluster: str, found: list[StoredObject], messages: list[str]) -> StoredObject | None:
     """u ``selectValidMSASecret``: one → used whatever its expiry; several → the first not yet expired,
     else the newest. ≤ 2.14: expired tokens are skipped."""
-    store = hub.store
-    found = [s for s in store.list(store.type_of("secrets"), cluster, label_selector=f"{MSA_LABEL}=true").items
-             if s.name.startswith(MSA_PREFIX)]
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     if not hub.version.post_restore_by_managed_cluster:
         valid = [s for s in found if _expiry(s) > now]
@@ -125,7 +125,7 @@ def _msa_secret(hub: SimHub, cluster: str, messages: list[str]) -> StoredObject 
     return next((s for s in found if _expiry(s) > now), max(found, key=_expiry))
 
 
-def _reimport(hub: SimHub, cluster: str, messages: list[str]) -> None:
+def _reimport(hub: SimHub, cluster: str, found: list[StoredObject], messages: list[str]) -> None:
     store = hub.store
     secrets = store.type_of("secrets")
     managed = store.find(MANAGED_CLUSTERS, None, cluster)
@@ -140,7 +140,7 @@ def _reimport(hub: SimHub, cluster: str, messages: list[str]) -> None:
     if not url:
         messages.append(f"Cannot reimport cluster {cluster}, no serverUrl property")
         return
-    msa = _msa_secret(hub, cluster, messages)
+    msa = _msa_secret(hub, cluster, found, messages)
     if msa is None:
         return
     token = (msa.obj.get("data") or {}).get("token") or ""

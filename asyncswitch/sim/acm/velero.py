@@ -220,20 +220,24 @@ class VeleroController:
                 "phase": "FailedValidation", "validationErrors": errors, "completionTimestamp": now_iso()})
             return
         clock = self.world.clock
+        activation = _selects_activation(spec)
+        # An activation twin (In cluster-activation) restores only the few objects so labelled.
+        items = sum(1 for s in record.secrets if s.labels.get(BACKUP_LABEL) == "cluster-activation") if (
+            activation is True) else record.items
         patch_status(self.store, VELERO_RESTORES, BACKUP_NAMESPACE, name, {
             "phase": "InProgress", "startTimestamp": now_iso(),
-            "progress": {"totalItems": record.items, "itemsRestored": 0}})
-        await clock.sleep(clock.restore_seconds(record.items))
+            "progress": {"totalItems": items, "itemsRestored": 0}})
+        await clock.sleep(clock.restore_seconds(items))
         if record.items == 0:
             # Velero reports an empty backup as a partial failure (the operator's README says so too).
             patch_status(self.store, VELERO_RESTORES, BACKUP_NAMESPACE, name, {
                 "phase": "PartiallyFailed", "completionTimestamp": now_iso(), "errors": 1, "warnings": 0,
                 "progress": {"totalItems": 0, "itemsRestored": 0}})
             return
-        warnings = self._apply(record, restore=name, activation=_selects_activation(spec))
+        warnings = self._apply(record, restore=name, activation=activation)
         patch_status(self.store, VELERO_RESTORES, BACKUP_NAMESPACE, name, {
             "phase": "Completed", "completionTimestamp": now_iso(), "warnings": warnings,
-            "progress": {"totalItems": record.items, "itemsRestored": record.items}})
+            "progress": {"totalItems": items, "itemsRestored": items}})
 
     def _apply(self, record: BackupRecord, *, restore: str, activation: bool | None = None) -> int:
         """Put the backup's items on the hub; returns how many already existed (Velero warnings).
