@@ -3,9 +3,14 @@
 - A backup is created New, waits while the velero Deployment has no ready pod, then goes
   InProgress → Finalizing → Completed in a time that grows with its item count, and lands
   in the shared storage, where the other hub's Velero picks it up as a Completed Backup.
-- A restore is validated first (backup present, storage reachable, else FailedValidation),
-  then InProgress → Completed, and its items appear on the hub: ManagedClusters from a
-  managed-clusters backup (without conditions), ClusterDeployments from a resources backup.
+- A restore is New (with Velero's cleanup finalizer) until a velero pod is ready, validated
+  (backup present, storage reachable, else FailedValidation), then InProgress → Completed, or
+  PartiallyFailed for an empty backup. Its items appear on the hub with existingResourcePolicy
+  update and ``velero.io/backup-name``/``restore-name`` labels: ManagedClusters and the MCO from a
+  managed-clusters backup (without status), ClusterDeployments from a resources backup, the MSA
+  token secrets from a credentials backup. A ``cluster-activation`` label selector is honoured.
+- A deleted restore goes after the profile's restore_deletion (its finalizer); a running one is
+  not cancelled: its objects still arrive.
 """
 
 from __future__ import annotations

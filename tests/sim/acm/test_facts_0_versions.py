@@ -11,6 +11,7 @@ from kubernetes_asyncio.client.exceptions import ApiException
 
 from .resources import (
     BACKUP_NS,
+    BACKUPS,
     IMMEDIATE_IMPORT,
     MANAGED_CLUSTERS,
     PASSIVE_RESTORE,
@@ -18,6 +19,7 @@ from .resources import (
     Hub,
     connected,
     create,
+    delete,
     fleet,
     restore_body,
     snap,
@@ -98,3 +100,19 @@ async def test_resyncs_show_unknown_up_to_2_16_only(hub_b: Hub, version: str) ->
     assert ("Unknown" in phases) == (version == "2.16")
     assert phases[:2] == ["Enabled", "Started"]
     assert "Running" in phases
+
+
+@pytest.mark.parametrize("version", ["2.16", "2.17"])
+async def test_only_the_newest_activation_marker_is_kept_from_2_17(hub_b: Hub, version: str) -> None:
+    markers = "acm-restore-clusters-"
+    assert phase(await activate(hub_b)) == "Finished"
+    await until(hub_b, RESTORES, lambda objs: True)
+    await delete(hub_b, RESTORES, PASSIVE_RESTORE)
+    await until(hub_b, RESTORES, lambda objs: not objs)
+    await create(hub_b, RESTORES, restore_body("restore-again", credentials="skip", resources="skip"))
+    await until(hub_b, RESTORES, phase_of("restore-again", ("Finished",)))
+    backups = await until(hub_b, BACKUPS, lambda objs: any(
+        (o["metadata"].get("labels") or {}).get("cluster.open-cluster-management.io/acm-restore-name")
+        == "restore-again" for o in objs))
+    found = [o for o in backups if o["metadata"]["name"].startswith(markers)]
+    assert len(found) == (1 if version == "2.17" else 2)
