@@ -11,7 +11,9 @@
   ACM ≥ 2.14 with the ImportOnly strategy, for a cluster this hub imported before, until
   the immediate-import annotation is set to "" (the controller rewrites it to Completed)
   or the strategy becomes ImportAndSync.
-- On the hub a cluster left, Available turns Unknown after the lease grace period.
+- On the hub a cluster left, Available turns Unknown after the lease grace period; if that hub
+  still has a way in (Hive ClusterDeployment, kept auto-import-secret) and its ManagedCluster
+  lacks disable-auto-import, it imports the cluster back (unless ImportOnly forbids it): flapping.
 - Deleting a ManagedCluster takes finalizer time; on the hub the cluster is connected to
   it detaches the klusterlet, and with a ClusterDeployment whose preserveOnDelete is false
   the cluster is destroyed.
@@ -188,6 +190,28 @@ class RegistrationController:
         if cluster is None or cluster.hub != hub.name:
             self._set_available(hub, name, "Unknown", "ManagedClusterLeaseUpdateStopped",
                                 "Registration agent stopped updating its lease.")
+            if cluster is not None and self._has_way_in(hub, name):
+                self.world.spawn(self._take_back(hub, name), f"sim:{hub.name}:take-back:{name}")
+
+    def _has_way_in(self, hub: SimHub, name: str) -> bool:
+        """The import controller of ``hub`` can reach cluster ``name`` again: a Hive ClusterDeployment or a
+        kept auto-import-secret, and no disable-auto-import on its ManagedCluster."""
+        stored = hub.store.find(MANAGED_CLUSTERS, None, name)
+        if stored is None or stored.obj["metadata"].get("deletionTimestamp"):
+            return False
+        if DISABLE_AUTO_IMPORT in (stored.obj["metadata"].get("annotations") or {}):
+            return False
+        return self._hive_managed(hub, name) or hub.store.find(
+            hub.store.type_of("secrets"), name, AUTO_IMPORT_SECRET) is not None
+
+    async def _take_back(self, hub: SimHub, name: str) -> None:
+        """An old hub whose ManagedCluster lacks disable-auto-import imports the cluster again once it sees
+        it gone (the harm the annotation prevents): the klusterlet flaps between the hubs. ImportOnly
+        (2.14+) stops this for clusters that hub imported before; ``_evaluate`` applies that rule.
+        Never sooner than one real second, so an instant profile does not spin."""
+        await asyncio.sleep(self.world.clock.profile.min_policy_delay)
+        if self._has_way_in(hub, name):
+            self._want_import(hub, name)
 
     def _set_available(self, hub: SimHub, name: str, status: str, reason: str, message: str) -> None:
         stored = hub.store.find(MANAGED_CLUSTERS, None, name)

@@ -189,3 +189,40 @@ async def test_without_managed_service_account_only_the_hive_clusters_move(hub_a
                     timeout=quiet)
     on_a = fleet_on(await until(hub_a, MANAGED_CLUSTERS, bool))
     assert all(connected(on_a[c]) for c in MSA)
+
+
+FLAP = profile_named("fast", speed=1000)
+"""Lease grace 0.3 s and reconnects within 0.3 s; an old hub takes a cluster back a real second later."""
+
+
+@pytest.mark.sim(profile=FLAP, acm_version="2.13.4")
+async def test_an_old_hub_without_disable_auto_import_takes_its_hive_clusters_back_and_they_flap(
+    hub_a: Hub, hub_b: Hub
+) -> None:
+    before = await snap(hub_a, MANAGED_CLUSTERS)
+    seen: list[str | None] = []
+
+    def flapped(objs: list[Obj]) -> bool:
+        value = conditions(fleet_on(objs)["cluster-0001"]).get(AVAILABLE)
+        if not seen or seen[-1] != value:
+            seen.append(value)
+        return seen[-3:] == ["True", "Unknown", "True"]
+
+    async with asyncio.TaskGroup() as tg:
+        back_on_a = tg.create_task(until(hub_a, MANAGED_CLUSTERS, flapped, after=before, timeout=15))
+        await activate(hub_b)  # hub-a's ManagedClusters were not annotated
+    await back_on_a
+    # hub-b lost it in turn: it shows Unknown there, until it takes it back again.
+    await until(hub_b, MANAGED_CLUSTERS, lambda objs: available_is(fleet_on(objs)["cluster-0001"], "Unknown"),
+                timeout=15)
+
+
+@pytest.mark.sim(profile=FLAP, acm_version="2.13.4")
+async def test_disable_auto_import_on_the_old_hub_keeps_the_clusters_on_the_new_one(hub_a: Hub, hub_b: Hub) -> None:
+    for cluster in CLUSTERS:
+        await annotate(hub_a, cluster, DISABLE_AUTO_IMPORT, "")
+    await activate(hub_b)
+    await until(hub_a, MANAGED_CLUSTERS, lambda objs: all(available_is(o, "Unknown") for o in fleet(objs)))
+    with pytest.raises(TimeoutError):  # longer than lease grace + reconnect + the take-back delay
+        await until(hub_a, MANAGED_CLUSTERS, lambda objs: any(available_is(o, "True") for o in fleet(objs)),
+                    timeout=3.0)
