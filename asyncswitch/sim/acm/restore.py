@@ -52,7 +52,7 @@ from .restore_passes import (
     plan_pass,
     velero_outcome,
 )
-from .restore_webhook import sync_problem
+from .restore_webhook import RestoreWebhook, sync_problem
 
 __all__ = ["AcmRestoreController", "parse_duration"]
 
@@ -118,8 +118,7 @@ class AcmRestoreController:
         self._timers[name] = (when, loop.call_later(delay, fire))
 
     async def run(self) -> None:
-        if self.version.restore_webhook:
-            from .restore_webhook import RestoreWebhook
+        if self.version.restore_webhook:  # only 2.16+ hubs serve vrestore.kb.io
             self.store.add_admission(RestoreWebhook(self.store).admit)
         self.world.spawn(self._watch_restores(), f"sim:{self.hub.name}:restore:watch")
         self.world.spawn(self._watch_velero(), f"sim:{self.hub.name}:restore:velero")
