@@ -57,6 +57,8 @@ class RegistrationController:
         self._deleting: set[tuple[str, str]] = set()
         self._immediate: set[tuple[str, str]] = set()
         """(hub, cluster) whose immediate-import annotation is being processed."""
+        self._annotations: dict[tuple[str, str], dict[str, str]] = {}
+        """(hub, cluster) → the ManagedCluster's annotations when last seen (to tell annotation changes)."""
         self._granted: set[tuple[str, str]] = set()
         """(hub, cluster) an immediate-import let through the ImportOnly strategy."""
 
@@ -86,6 +88,7 @@ class RegistrationController:
         with hub.store.watch(MANAGED_CLUSTERS) as watch:
             async for kind, stored in watch:
                 if kind == DELETED:
+                    self._annotations.pop((hub.name, stored.name), None)
                     continue
                 meta = stored.obj["metadata"]
                 name = stored.name
@@ -103,9 +106,13 @@ class RegistrationController:
                     self.world.spawn(self._immediate_import(hub, name), f"sim:{hub.name}:import:{name}")
                 if not stored.obj.get("status", {}).get("conditions"):
                     self._sync_one(hub, name)
-                if kind == ADDED and name != LOCAL_CLUSTER and self._hive_managed(hub, name):
-                    # A Hive cluster: the import controller imports a new ManagedCluster with the restored
-                    # ClusterDeployment's admin kubeconfig (no MSA, no auto-import-secret).
+                changed = kind == ADDED or self._annotations.get((hub.name, name)) != annotations
+                self._annotations[(hub.name, name)] = annotations
+                if changed and name != LOCAL_CLUSTER and self._hive_managed(hub, name):
+                    # A Hive cluster: the import controller imports with the ClusterDeployment's admin
+                    # kubeconfig (no MSA, no auto-import-secret) when its ManagedCluster appears or its
+                    # annotations change (a restore dropping disable-auto-import). Status-only changes
+                    # (a lease expiring) do not count: the old hub's take-back has its own path.
                     self._want_import(hub, name)
                 if name in self._pending[hub.name]:
                     self._evaluate(hub, [name])
