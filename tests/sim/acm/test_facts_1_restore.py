@@ -444,7 +444,7 @@ async def test_6_21_cleanup_runs_after_restoring_and_strips_finalizers(
 
 
 @pytest.mark.sim(profile=BRISK)
-async def test_a_resync_goes_enabled_started_running_enabled_and_never_shows_velero_phases(hub_b: Hub) -> None:
+async def test_6_12_a_resync_goes_enabled_started_running_enabled_and_never_shows_velero_phases(hub_b: Hub) -> None:
     before = await snap(hub_b, RESTORES)
     first = before.items[0]["status"]["veleroCredentialsRestoreName"]
     log = PhaseLog()
