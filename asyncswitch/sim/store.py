@@ -368,7 +368,8 @@ class Store:
         return lambda: self._listeners.remove(listener)
 
     def add_admission(self, check: Callable[[str, ResourceType, dict[str, Any]], None]) -> Callable[[], None]:
-        """Run ``check(verb, rtype, obj)`` before every create and delete; it rejects by raising ApiError.
+        """Run ``check(verb, rtype, obj)`` before every create, update (not of status) and delete; it
+        rejects by raising ApiError. On update ``obj`` is the new object; the store still holds the old one.
 
         Simulated admission webhooks use this (the MultiClusterHub one refuses deletion while
         ManagedClusters exist). Returns a remover.
@@ -606,6 +607,9 @@ class Store:
         # Equal apart from resourceVersion: a no-op write keeps the version and sends no event.
         if new == old:
             return current
+        if subresource is None:
+            for check in list(self._admission):
+                check("update", rtype, new)
         if dry_run:
             return StoredObject(new, encode(new), current.rv)
         if meta.get("deletionTimestamp") and not meta.get("finalizers"):

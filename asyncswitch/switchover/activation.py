@@ -13,14 +13,16 @@ from typing import Any
 from ..kube import ACM_RESTORES, CONFIG_MAPS, MANAGED_CLUSTERS, VELERO_RESTORES
 from .context import Objects, SwitchoverContext
 from .errors import PhaseError
-from .facts import managed_clusters, phase, restore_outcome
+from .facts import condition_status, managed_clusters, phase, restore_outcome
 from .names import (
     ACTIVATION_RESTORE,
+    AVAILABLE,
     BACKUP_NAMESPACE,
     FULL_RESTORE,
     IMMEDIATE_IMPORT,
     IMPORT_CONFIGMAP,
     IMPORT_MARKER,
+    LOCAL_CLUSTER,
     MCE_NAMESPACE,
 )
 from .options import ActivationMethod, Method
@@ -66,6 +68,9 @@ async def run_activation(ctx: SwitchoverContext) -> None:
     hub = ctx.secondary
     options = ctx.options
     passive = options.method is Method.PASSIVE
+
+    if not options.dry_run:
+        await ctx.step("wait_stale_availability_expired", lambda: _stale_availability_expired(ctx))
 
     if passive and options.activation_method is ActivationMethod.PATCH:
         async def activate_by_patch() -> None:
@@ -201,6 +206,33 @@ async def run_activation(ctx: SwitchoverContext) -> None:
         await ctx.for_each([c for c in (await hub.list(MANAGED_CLUSTERS)).items if needs_import(c)], trigger)
 
     await ctx.step("apply_immediate_import", immediate_import)
+
+
+async def _stale_availability_expired(ctx: SwitchoverContext) -> None:
+    """Wait until no cluster shows Available on the new hub while it is Available on the old one.
+
+    Post-restore activation skips a cluster that is Available on the new hub at that moment ("already
+    available") and gives it no auto-import-secret. A cluster that left the new hub less than a lease
+    grace ago (a quick switch back) still shows Available there, and would be stranded.
+    """
+    primary = await ctx.primary.list(MANAGED_CLUSTERS)
+    order = sorted(c["metadata"]["name"] for c in primary.items
+                   if c["metadata"]["name"] != LOCAL_CLUSTER and condition_status(c, AVAILABLE) == "True")
+    next_index = 0
+
+    def expired(clusters: Objects) -> bool:
+        # One event per cluster in an expiry wave: go on from the first cluster still stale, so the wait
+        # costs O(n) over the wave rather than a full pass per event.
+        nonlocal next_index
+        while next_index < len(order):
+            found = clusters.get(order[next_index])
+            if found is not None and condition_status(found, AVAILABLE) == "True":
+                return False
+            next_index += 1
+        return True
+
+    await ctx.wait(ctx.secondary, MANAGED_CLUSTERS, expired, timeout=ctx.options.timeouts.clusters_connected,
+                   description="clusters the new hub had before to show Available no longer (lease grace)")
 
 
 def _at_least(version: str, major: int, minor: int) -> bool:

@@ -139,7 +139,7 @@ async def test_a_restore_that_ends_in_error_stops_activation_and_resume_complete
     async def storage_fails_when_activation_starts() -> None:
         while not ((event := await events.get()).kind == "phase_started" and event.phase == "activation"):
             pass
-        pair.set_storage_available(False)  # after preflight checked it: the Velero restore fails validation
+        pair.set_storage_available(False)  # after preflight checked it: the BSL turns Unavailable
 
     breaker = asyncio.create_task(storage_fails_when_activation_starts())
     report = await switch(hubs, "hub-a", "hub-b", state_path, options(), events=events)
@@ -147,8 +147,9 @@ async def test_a_restore_that_ends_in_error_stops_activation_and_resume_complete
 
     assert_stopped_in(report, state_path, "activation")
     assert report.error is not None
-    assert report.error.startswith(f"Restore {PASSIVE_RESTORE} on hub-b is Error: Velero restore ")
-    assert "FailedValidation" in report.error
+    # The backup operator checks the BSL before any Velero restore (facts §1.1 step 6).
+    assert report.error.startswith(f"Restore {PASSIVE_RESTORE} on hub-b is Error: Backup storage location not "
+                                   "available in namespace")
     assert (await hubs["hub-b"].list(BACKUP_SCHEDULES, BACKUP_NS)).items == []  # finalization did not run
 
     # The repair the runbook describes: storage back, the failed Restore and its failed Velero restores

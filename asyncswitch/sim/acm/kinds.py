@@ -27,9 +27,12 @@ __all__ = [
     "ACM_NAMESPACE",
     "ACM_RESTORES",
     "ACM_TYPES",
+    "ADDON_OBSERVABILITY_NAMESPACE",
     "AGENT_NAMESPACE",
+    "AUTO_IMPORT_SECRET",
     "AVAILABLE",
     "BACKUP_CLUSTER_LABEL",
+    "BACKUP_LABEL",
     "BACKUP_NAMESPACE",
     "BACKUP_SCHEDULES",
     "BACKUP_SCHEDULE_NAME_LABEL",
@@ -54,6 +57,7 @@ __all__ = [
     "MCH_NAME",
     "MCO_NAME",
     "MCO_OPERATOR",
+    "MSA_LABEL",
     "MULTICLUSTER_HUBS",
     "MULTICLUSTER_OBSERVABILITIES",
     "OBSERVABILITY_NAMESPACE",
@@ -64,10 +68,14 @@ __all__ = [
     "ROUTES",
     "SCHEDULE_NAME",
     "SCHEDULE_TYPE_LABEL",
+    "SIGNER_CERT_SECRET",
     "THANOS_COMPACT",
     "THANOS_SECRET",
     "VELERO_BACKUPS",
+    "VELERO_BACKUP_NAME_LABEL",
     "VELERO_RESTORES",
+    "VELERO_RESTORE_FINALIZER",
+    "VELERO_RESTORE_NAME_LABEL",
     "VELERO_SCHEDULES",
     "VELERO_SCHEDULE_LABEL",
     "VELERO_SCHEDULE_TYPES",
@@ -75,7 +83,11 @@ __all__ = [
 
 AGENT_NAMESPACE = "open-cluster-management-agent"
 GLOBAL_SET_NAMESPACE = "open-cluster-management-global-set"
-HUB_NAMESPACES = (ACM_NAMESPACE, BACKUP_NAMESPACE, OBSERVABILITY_NAMESPACE, MCE_NAMESPACE, GLOBAL_SET_NAMESPACE)
+ADDON_OBSERVABILITY_NAMESPACE = "open-cluster-management-addon-observability"
+HUB_NAMESPACES = (ACM_NAMESPACE, BACKUP_NAMESPACE, OBSERVABILITY_NAMESPACE, MCE_NAMESPACE, GLOBAL_SET_NAMESPACE,
+                  ADDON_OBSERVABILITY_NAMESPACE)
+SIGNER_CERT_SECRET = "observability-controller-open-cluster-management.io-observability-signer-client-cert"
+AUTO_IMPORT_SECRET = "auto-import-secret"
 
 SCHEDULE_NAME = "acm-hub-backup"
 MCH_NAME = "multiclusterhub"
@@ -100,6 +112,12 @@ VELERO_SCHEDULE_TYPES: dict[str, str] = {
 }
 """The five Velero Schedules a BackupSchedule owns → their schedule-type label (facts §3.4, §4)."""
 RESTORE_FINALIZER = "restores.cluster.open-cluster-management.io/finalizer"
+VELERO_RESTORE_FINALIZER = "restores.velero.io/external-resources-finalizer"
+BACKUP_LABEL = "cluster.open-cluster-management.io/backup"
+"""On objects the credentials and generic backups take; ``cluster-activation`` ones wait for activation."""
+MSA_LABEL = "authentication.open-cluster-management.io/is-managed-serviceaccount"
+VELERO_BACKUP_NAME_LABEL = "velero.io/backup-name"
+VELERO_RESTORE_NAME_LABEL = "velero.io/restore-name"
 CLUSTER_FINALIZER = "cluster.open-cluster-management.io/api-resource-cleanup"
 MCH_FINALIZER = "finalizer.operator.open-cluster-management.io"
 

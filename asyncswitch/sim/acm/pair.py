@@ -35,7 +35,6 @@ from .seed import passive_restore, seed_active_hub, seed_fleet, seed_hub
 from .velero import VeleroController
 from .velero_schedules import VeleroScheduleController
 from .workloads import WorkloadController
-from .world import BackupRecord
 
 __all__ = ["SimulatedHubPair", "wait_until"]
 
@@ -106,8 +105,7 @@ class SimulatedHubPair:
 
         registration = RegistrationController(self.hubs, world)
 
-        def clusters_restored(hub: SimHub, record: BackupRecord) -> None:
-            registration.clusters_restored(hub, record)
+        def activated(hub: SimHub) -> None:
             self.operators[hub.name].took_over()
 
         for hub in (hub_a, hub_b):
@@ -116,7 +114,7 @@ class SimulatedHubPair:
             controllers = (
                 WorkloadController(hub, world), velero, VeleroScheduleController(hub, world),
                 BackupScheduleController(hub, world, velero),
-                AcmRestoreController(hub, world, on_clusters_restored=clusters_restored), self.operators[hub.name],
+                AcmRestoreController(hub, world, on_activated=activated), self.operators[hub.name],
             )
             for controller in controllers:
                 world.spawn(controller.run(), f"sim:{hub.name}:{type(controller).__name__}")
@@ -189,5 +187,6 @@ def _fleet_available(hub: SimHub) -> bool:
 
 
 def _restores_settled(hub: SimHub) -> bool:
-    return all((r.obj.get("status") or {}).get("phase") in ("Completed", "FailedValidation", "Failed")
+    done = ("Completed", "PartiallyFailed", "FailedValidation", "Failed")
+    return all((r.obj.get("status") or {}).get("phase") in done
                for r in hub.store.list(VELERO_RESTORES, BACKUP_NAMESPACE).items)

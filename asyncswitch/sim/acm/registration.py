@@ -1,15 +1,19 @@
 """Simulated registration and import across both hubs: where each cluster's klusterlet points.
 
 - A cluster is Joined and Available on the hub its klusterlet points at.
-- ManagedClusters restored onto a hub (from a managed-clusters backup taken with
-  useManagedServiceAccount) are imported there: after a per-cluster delay drawn from the
-  profile the klusterlet moves, and the cluster turns Joined and Available on that hub.
-  Without useManagedServiceAccount the klusterlet never moves.
+- Import is driven by what the backup operator really hands the import controller: an
+  ``auto-import-secret`` in the cluster's namespace on a hub (post-restore activation makes one
+  for each non-Hive cluster with an MSA token), or, for a Hive cluster, its ManagedCluster
+  appearing (or getting ``immediate-import: ""``) on a hub holding its ClusterDeployment. The
+  klusterlet then moves after a per-cluster delay drawn from the profile, and the cluster turns
+  Joined and Available on that hub. A non-Hive cluster without an MSA token never moves.
 - Import waits while the hub's ManagedCluster carries disable-auto-import, and, on
   ACM ≥ 2.14 with the ImportOnly strategy, for a cluster this hub imported before, until
   the immediate-import annotation is set to "" (the controller rewrites it to Completed)
   or the strategy becomes ImportAndSync.
-- On the hub a cluster left, Available turns Unknown after the lease grace period.
+- On the hub a cluster left, Available turns Unknown after the lease grace period; if that hub
+  still has a way in (Hive ClusterDeployment, kept auto-import-secret) and its ManagedCluster
+  lacks disable-auto-import, it imports the cluster back (unless ImportOnly forbids it): flapping.
 - Deleting a ManagedCluster takes finalizer time; on the hub the cluster is connected to
   it detaches the klusterlet, and with a ClusterDeployment whose preserveOnDelete is false
   the cluster is destroyed.
@@ -22,10 +26,11 @@ import contextlib
 from typing import Any
 
 from ..errors import ApiError
-from ..store import DELETED
+from ..store import ADDED, DELETED
 from .context import SimHub, SimWorld
 from .kinds import (
     ACCEPTED,
+    AUTO_IMPORT_SECRET,
     AVAILABLE,
     CLUSTER_DEPLOYMENTS,
     CLUSTER_FINALIZER,
@@ -38,7 +43,6 @@ from .kinds import (
     MCE_NAMESPACE,
 )
 from .ops import MERGE, condition, merge_conditions, patch, patch_status
-from .world import BackupRecord
 
 __all__ = ["RegistrationController"]
 
@@ -53,19 +57,22 @@ class RegistrationController:
         self._deleting: set[tuple[str, str]] = set()
         self._immediate: set[tuple[str, str]] = set()
         """(hub, cluster) whose immediate-import annotation is being processed."""
+        self._annotations: dict[tuple[str, str], dict[str, str]] = {}
+        """(hub, cluster) → the ManagedCluster's annotations when last seen (to tell annotation changes)."""
         self._granted: set[tuple[str, str]] = set()
         """(hub, cluster) an immediate-import let through the ImportOnly strategy."""
 
-    # -- called by the restore controllers ------------------------------------------------
+    # -- what starts an import ----------------------------------------------------------
 
-    def clusters_restored(self, hub: SimHub, record: BackupRecord) -> None:
-        if not record.use_managed_service_account:
-            return
-        for snapshot in record.clusters:
-            cluster = self.world.fleet.clusters.get(snapshot.name)
-            if cluster is not None and not cluster.destroyed and cluster.hub != hub.name:
-                self._pending[hub.name].add(snapshot.name)
-        self._evaluate(hub)
+    def _want_import(self, hub: SimHub, name: str) -> None:
+        """The import controller on ``hub`` has a way in to cluster ``name``: import it unless blocked."""
+        cluster = self.world.fleet.clusters.get(name)
+        if cluster is not None and not cluster.destroyed and cluster.hub != hub.name:
+            self._pending[hub.name].add(name)
+            self._evaluate(hub, [name])
+
+    def _hive_managed(self, hub: SimHub, name: str) -> bool:
+        return hub.store.find(CLUSTER_DEPLOYMENTS, name, name) is not None
 
     # -- the controller -------------------------------------------------------------------
 
@@ -74,12 +81,14 @@ class RegistrationController:
             self._sync_conditions(hub)
             self.world.spawn(self._watch_clusters(hub), f"sim:{hub.name}:registration:clusters")
             self.world.spawn(self._watch_strategy(hub), f"sim:{hub.name}:registration:strategy")
+            self.world.spawn(self._watch_import_secrets(hub), f"sim:{hub.name}:registration:auto-import")
         await asyncio.Event().wait()  # the work happens in the watch tasks
 
     async def _watch_clusters(self, hub: SimHub) -> None:
         with hub.store.watch(MANAGED_CLUSTERS) as watch:
             async for kind, stored in watch:
                 if kind == DELETED:
+                    self._annotations.pop((hub.name, stored.name), None)
                     continue
                 meta = stored.obj["metadata"]
                 name = stored.name
@@ -97,8 +106,25 @@ class RegistrationController:
                     self.world.spawn(self._immediate_import(hub, name), f"sim:{hub.name}:import:{name}")
                 if not stored.obj.get("status", {}).get("conditions"):
                     self._sync_one(hub, name)
+                changed = kind == ADDED or self._annotations.get((hub.name, name)) != annotations
+                self._annotations[(hub.name, name)] = annotations
+                if changed and name != LOCAL_CLUSTER and self._hive_managed(hub, name):
+                    # A Hive cluster: the import controller imports with the ClusterDeployment's admin
+                    # kubeconfig (no MSA, no auto-import-secret) when its ManagedCluster appears or its
+                    # annotations change (a restore dropping disable-auto-import). Status-only changes
+                    # (a lease expiring) do not count: the old hub's take-back has its own path.
+                    self._want_import(hub, name)
                 if name in self._pending[hub.name]:
                     self._evaluate(hub, [name])
+
+    async def _watch_import_secrets(self, hub: SimHub) -> None:
+        """An auto-import-secret in a cluster's namespace (post-restore activation makes them) starts its import."""
+        secrets = hub.store.type_of("secrets")
+        with hub.store.watch(secrets, field_selector=f"metadata.name={AUTO_IMPORT_SECRET}") as watch:
+            async for kind, stored in watch:
+                namespace = stored.obj["metadata"].get("namespace", "")
+                if kind != DELETED and hub.store.find(MANAGED_CLUSTERS, None, namespace) is not None:
+                    self._want_import(hub, namespace)
 
     async def _watch_strategy(self, hub: SimHub) -> None:
         with hub.store.watch(hub.store.type_of("configmaps"), MCE_NAMESPACE,
@@ -133,8 +159,9 @@ class RegistrationController:
             stored = hub.store.find(MANAGED_CLUSTERS, None, name)
             if stored is None or (stored.obj["metadata"].get("annotations") or {}).get(IMMEDIATE_IMPORT) != "":
                 return
-            if name in self._pending[hub.name]:
-                self._granted.add((hub.name, name))
+            self._granted.add((hub.name, name))
+            if self._hive_managed(hub, name):
+                self._want_import(hub, name)  # immediate-import reimports a Hive cluster too
             patch(hub.store, MANAGED_CLUSTERS, None, name,
                   {"metadata": {"annotations": {IMMEDIATE_IMPORT: "Completed"}}})
             self._evaluate(hub, [name])
@@ -170,6 +197,28 @@ class RegistrationController:
         if cluster is None or cluster.hub != hub.name:
             self._set_available(hub, name, "Unknown", "ManagedClusterLeaseUpdateStopped",
                                 "Registration agent stopped updating its lease.")
+            if cluster is not None and self._has_way_in(hub, name):
+                self.world.spawn(self._take_back(hub, name), f"sim:{hub.name}:take-back:{name}")
+
+    def _has_way_in(self, hub: SimHub, name: str) -> bool:
+        """The import controller of ``hub`` can reach cluster ``name`` again: a Hive ClusterDeployment or a
+        kept auto-import-secret, and no disable-auto-import on its ManagedCluster."""
+        stored = hub.store.find(MANAGED_CLUSTERS, None, name)
+        if stored is None or stored.obj["metadata"].get("deletionTimestamp"):
+            return False
+        if DISABLE_AUTO_IMPORT in (stored.obj["metadata"].get("annotations") or {}):
+            return False
+        return self._hive_managed(hub, name) or hub.store.find(
+            hub.store.type_of("secrets"), name, AUTO_IMPORT_SECRET) is not None
+
+    async def _take_back(self, hub: SimHub, name: str) -> None:
+        """An old hub whose ManagedCluster lacks disable-auto-import imports the cluster again once it sees
+        it gone (the harm the annotation prevents): the klusterlet flaps between the hubs. ImportOnly
+        (2.14+) stops this for clusters that hub imported before; ``_evaluate`` applies that rule.
+        Never sooner than one real second, so an instant profile does not spin."""
+        await asyncio.sleep(self.world.clock.profile.min_policy_delay)
+        if self._has_way_in(hub, name):
+            self._want_import(hub, name)
 
     def _set_available(self, hub: SimHub, name: str, status: str, reason: str, message: str) -> None:
         stored = hub.store.find(MANAGED_CLUSTERS, None, name)

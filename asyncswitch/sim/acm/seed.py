@@ -10,6 +10,8 @@ from .identity import cluster_version
 from .kinds import (
     ACM_NAMESPACE,
     ACM_TYPES,
+    ADDON_OBSERVABILITY_NAMESPACE,
+    BACKUP_LABEL,
     BACKUP_NAMESPACE,
     BACKUP_SCHEDULES,
     BACKUP_STORAGE_LOCATIONS,
@@ -25,11 +27,13 @@ from .kinds import (
     MCH_NAME,
     MCO_NAME,
     MCO_OPERATOR,
+    MSA_LABEL,
     MULTICLUSTER_HUBS,
     MULTICLUSTER_OBSERVABILITIES,
     OBSERVABILITY_NAMESPACE,
     PASSIVE_RESTORE,
     SCHEDULE_NAME,
+    SIGNER_CERT_SECRET,
     THANOS_SECRET,
 )
 from .ops import condition, patch_status
@@ -37,7 +41,7 @@ from .schema import install_schema_pruning
 from .velero_log import VELERO_POD_SELECTOR, velero_log
 from .world import SimCluster
 
-__all__ = ["passive_restore", "seed_active_hub", "seed_fleet", "seed_hub"]
+__all__ = ["msa_secret", "passive_restore", "seed_active_hub", "seed_fleet", "seed_hub", "signer_cert_secret"]
 
 
 def _deployment(name: str, namespace: str, labels: dict[str, str], replicas: int = 1,
@@ -49,6 +53,13 @@ def _deployment(name: str, namespace: str, labels: dict[str, str], replicas: int
                  "template": {"metadata": {"labels": dict(labels)},
                               "spec": {"containers": [{"name": container or name, "image": f"registry.sim/{name}"}]}}},
     }
+
+
+def signer_cert_secret() -> dict[str, Any]:
+    """The observability addon's signer client certificate on a hub running observability."""
+    return {"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
+            "metadata": {"name": SIGNER_CERT_SECRET, "namespace": ADDON_OBSERVABILITY_NAMESPACE},
+            "data": {"tls.crt": "c2ltLWNlcnQ=", "tls.key": "c2ltLWtleQ=="}}
 
 
 def seed_hub(hub: SimHub, config: SimConfig) -> None:
@@ -81,6 +92,7 @@ def seed_hub(hub: SimHub, config: SimConfig) -> None:
         condition("Reconciled", "True", "Complete", "Reconcile complete")]})
     store.create(BACKUP_STORAGE_LOCATIONS, BACKUP_NAMESPACE, {
         "apiVersion": "velero.io/v1", "kind": "BackupStorageLocation",
+        # Made by the DPA, so owned by it: the backup operator only trusts such a BSL (facts §1.1 step 6).
         "metadata": {"name": BSL_NAME, "namespace": BACKUP_NAMESPACE, "ownerReferences": [{
             "apiVersion": "oadp.openshift.io/v1alpha1", "kind": "DataProtectionApplication", "name": DPA_NAME,
             "uid": dpa.obj["metadata"]["uid"], "controller": True, "blockOwnerDeletion": True}]},
@@ -121,8 +133,10 @@ def seed_fleet(world: SimWorld, hub: SimHub) -> None:
             "spec": {"hubAcceptsClient": True, "leaseDurationSeconds": 60,
                      "managedClusterClientConfigs": [{"url": f"https://api.{name}.sim.example.com:6443"}]},
         })
+        store.create(namespaces, None, {"metadata": {"name": name}})
+        if preserve is None and config.use_managed_service_account:
+            store.create(store.type_of("secrets"), name, msa_secret(name))
         if preserve is not None:
-            store.create(namespaces, None, {"metadata": {"name": name}})
             store.create(CLUSTER_DEPLOYMENTS, name, {
                 "apiVersion": "hive.openshift.io/v1", "kind": "ClusterDeployment",
                 "metadata": {"name": name, "namespace": name},
@@ -130,11 +144,25 @@ def seed_fleet(world: SimWorld, hub: SimHub) -> None:
             })
 
 
+def msa_secret(cluster: str, *, name: str = "auto-import-account", expires: str = "2099-01-01T00:00:00Z",
+               token: str = "c2ltLW1zYS10b2tlbg==") -> dict[str, Any]:
+    """The token secret the managed-serviceaccount addon keeps on the hub for a non-Hive cluster, as the
+    BackupSchedule with useManagedServiceAccount has it made (facts §3.4): backed up with the credentials."""
+    return {
+        "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+        "metadata": {"name": name, "namespace": cluster,
+                     "labels": {BACKUP_LABEL: "msa", MSA_LABEL: "true"},
+                     "annotations": {"expirationTimestamp": expires, "lastRefreshTimestamp": "2026-01-01T00:00:00Z"}},
+        "data": {"token": token, "ca.crt": "c2ltLWNh"},
+    }
+
+
 def seed_active_hub(world: SimWorld, hub: SimHub) -> str:
     """The active hub's BackupSchedule and observability; returns the schedule's uid."""
     config = world.config
     store = hub.store
     if config.observability:
+        store.create(store.type_of("secrets"), ADDON_OBSERVABILITY_NAMESPACE, signer_cert_secret())
         store.create(MULTICLUSTER_OBSERVABILITIES, None, {
             "apiVersion": "observability.open-cluster-management.io/v1beta2", "kind": "MultiClusterObservability",
             "metadata": {"name": MCO_NAME},

@@ -7,9 +7,14 @@
   labels, where the other hub's Velero picks it up as a Completed Backup.
 - Each backup expires after its ``spec.ttl`` (Velero's default 720h when unset): garbage
   collection deletes it on the hub and from the storage, and the other hub's copy goes with it.
-- A restore is validated first (backup present, storage reachable, else FailedValidation),
-  then InProgress → Completed, and its items appear on the hub: ManagedClusters from a
-  managed-clusters backup (without conditions), ClusterDeployments from a resources backup.
+- A restore is New (with Velero's cleanup finalizer) until a velero pod is ready, validated
+  (backup present, storage reachable, else FailedValidation), then InProgress → Completed, or
+  PartiallyFailed for an empty backup. Its items appear on the hub with existingResourcePolicy
+  update and ``velero.io/backup-name``/``restore-name`` labels: ManagedClusters and the MCO from a
+  managed-clusters backup (without status), ClusterDeployments from a resources backup, the MSA
+  token secrets from a credentials backup. A ``cluster-activation`` label selector is honoured.
+- A deleted restore goes after the profile's restore_deletion (its finalizer); a running one is
+  not cancelled: its objects still arrive.
 """
 
 from __future__ import annotations
@@ -22,11 +27,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..errors import ApiError
-from ..store import ADDED
+from ..resources import ResourceType
+from ..store import ADDED, DELETED, Store
 from .context import SimHub, SimWorld
 from .cron import parse_duration
 from .identity import hub_id
 from .kinds import (
+    BACKUP_LABEL,
     BACKUP_NAMESPACE,
     BACKUP_SCHEDULES,
     CLUSTER_DEPLOYMENTS,
@@ -34,14 +41,17 @@ from .kinds import (
     MANAGED_CLUSTERS,
     MULTICLUSTER_OBSERVABILITIES,
     SCHEDULE_TYPE_LABEL,
+    VELERO_BACKUP_NAME_LABEL,
     VELERO_BACKUPS,
+    VELERO_RESTORE_FINALIZER,
+    VELERO_RESTORE_NAME_LABEL,
     VELERO_RESTORES,
     VELERO_SCHEDULE_LABEL,
 )
-from .ops import ensure, now_iso, patch_status
-from .world import BackupRecord, ClusterSnapshot
+from .ops import ensure, now_iso, patch, patch_status
+from .world import BackupRecord, ClusterSnapshot, SecretSnapshot
 
-__all__ = ["DEFAULT_TTL", "VeleroController", "backup_items"]
+__all__ = ["DEFAULT_TTL", "VeleroController", "backup_items", "credential_secrets"]
 
 DEFAULT_TTL = 720 * 3600.0
 """Velero's default backup TTL (720h) for a Backup whose spec.ttl is unset."""
@@ -78,6 +88,7 @@ class VeleroController:
         """Backup name → wall time it started, while it runs here (startTimestamp has whole seconds only)."""
         self._expiry: dict[str, float] = {}
         """Backup name → wall time its TTL runs out, for every Backup on this hub (own and synced)."""
+        self._deleting: set[str] = set()
 
     def started_at(self, name: str) -> float | None:
         """When a backup started, to the fraction of a second: simulated time is compressed, and the
@@ -119,7 +130,19 @@ class VeleroController:
     async def _watch_restores(self) -> None:
         with self.store.watch(VELERO_RESTORES, BACKUP_NAMESPACE) as watch:
             async for kind, stored in watch:
+                if kind == DELETED:
+                    continue
+                meta = stored.obj["metadata"]
+                if meta.get("deletionTimestamp"):
+                    if stored.name not in self._deleting:
+                        self._deleting.add(stored.name)
+                        self.world.spawn(self._delete_restore(stored.name),
+                                         f"sim:{self.hub.name}:velero:restore-delete:{stored.name}")
+                    continue
                 if kind == ADDED and not (stored.obj.get("status") or {}).get("phase"):
+                    # Velero 1.14 (OADP 1.4) puts its cleanup finalizer on every restore it takes on.
+                    patch(self.store, VELERO_RESTORES, BACKUP_NAMESPACE, stored.name, {"metadata": {
+                        "finalizers": [*(meta.get("finalizers") or []), VELERO_RESTORE_FINALIZER]}})
                     patch_status(self.store, VELERO_RESTORES, BACKUP_NAMESPACE, stored.name, {"phase": "New"})
                     self._restores.put_nowait(stored.name)
 
@@ -135,6 +158,18 @@ class VeleroController:
                     continue
                 patch_status(self.store, VELERO_BACKUPS, BACKUP_NAMESPACE, stored.name, {"phase": "New"})
                 self._backups.put_nowait(stored.name)
+    async def _delete_restore(self, name: str) -> None:
+        """A deleted restore goes once Velero has cleaned up after it (the profile's restore_deletion)."""
+        try:
+            await self.world.clock.sleep(self.world.clock.profile.restore_deletion)
+            current = self.store.find(VELERO_RESTORES, BACKUP_NAMESPACE, name)
+            if current is not None:
+                finalizers = [f for f in current.obj["metadata"].get("finalizers") or []
+                              if f != VELERO_RESTORE_FINALIZER]
+                patch(self.store, VELERO_RESTORES, BACKUP_NAMESPACE, name,
+                      {"metadata": {"finalizers": finalizers or None}})
+        finally:
+            self._deleting.discard(name)
 
     def _sync_one(self, record: BackupRecord) -> None:
         """Backup sync: a backup in storage appears as a Completed Backup on this hub, labels included."""
@@ -224,6 +259,8 @@ class VeleroController:
                     _snapshot_of(s.obj) for s in self.store.list(MULTICLUSTER_OBSERVABILITIES).items
                     if not s.obj["metadata"].get("deletionTimestamp")),
             }
+        if backup_type == "credentials":
+            return {"secrets": credential_secrets(self.store)}
         if backup_type == "resources":
             return {"cluster_deployments": tuple(
                 (s.name, bool((s.obj.get("spec") or {}).get("preserveOnDelete")))
@@ -233,9 +270,10 @@ class VeleroController:
 
     async def _run_restore(self, name: str) -> None:
         current = self.store.find(VELERO_RESTORES, BACKUP_NAMESPACE, name)
-        if current is None:
+        if current is None or current.obj["metadata"].get("deletionTimestamp"):
             return
-        backup_name = (current.obj.get("spec") or {}).get("backupName", "")
+        spec = current.obj.get("spec") or {}
+        backup_name = spec.get("backupName", "")
         record = self.world.storage.get(backup_name)
         errors = []
         if not self.world.storage.available:
@@ -247,67 +285,120 @@ class VeleroController:
                 "phase": "FailedValidation", "validationErrors": errors, "completionTimestamp": now_iso()})
             return
         clock = self.world.clock
+        activation = _selects_activation(spec)
+        # An activation twin (In cluster-activation) restores only the few objects so labelled.
+        items = sum(1 for s in record.secrets if s.labels.get(BACKUP_LABEL) == "cluster-activation") if (
+            activation is True) else record.items
         patch_status(self.store, VELERO_RESTORES, BACKUP_NAMESPACE, name, {
             "phase": "InProgress", "startTimestamp": now_iso(),
-            "progress": {"totalItems": record.items, "itemsRestored": 0}})
-        await clock.sleep(clock.restore_seconds(record.items))
-        warnings = self._apply(record)
+            "progress": {"totalItems": items, "itemsRestored": 0}})
+        await clock.sleep(clock.restore_seconds(items))
+        if record.items == 0:
+            # Velero reports an empty backup as a partial failure (the operator's README says so too).
+            patch_status(self.store, VELERO_RESTORES, BACKUP_NAMESPACE, name, {
+                "phase": "PartiallyFailed", "completionTimestamp": now_iso(), "errors": 1, "warnings": 0,
+                "progress": {"totalItems": 0, "itemsRestored": 0}})
+            return
+        warnings = self._apply(record, restore=name, activation=activation)
         patch_status(self.store, VELERO_RESTORES, BACKUP_NAMESPACE, name, {
             "phase": "Completed", "completionTimestamp": now_iso(), "warnings": warnings,
-            "progress": {"totalItems": record.items, "itemsRestored": record.items}})
+            "progress": {"totalItems": items, "itemsRestored": items}})
 
-    def _apply(self, record: BackupRecord) -> int:
+    def _apply(self, record: BackupRecord, *, restore: str, activation: bool | None = None) -> int:
         """Put the backup's items on the hub; returns how many already existed (Velero warnings).
 
         The operator restores with ``existingResourcePolicy: update``: an object that exists is
-        updated to the backup's labels, annotations and spec (status is never restored).
+        updated to the backup's labels, annotations and spec (status is never restored). Every
+        restored object carries ``velero.io/backup-name`` and ``velero.io/restore-name`` labels,
+        which cleanupBeforeRestore reads. ``activation`` is the restore's label selector on
+        ``cluster.open-cluster-management.io/backup``: True ``In (cluster-activation)``, False
+        ``NotIn (cluster-activation)``, None no selector.
         """
+        marks = {VELERO_BACKUP_NAME_LABEL: record.name, VELERO_RESTORE_NAME_LABEL: restore}
         existed = 0
-        for rtype, api_version, kind, snapshots in (
-                (MANAGED_CLUSTERS, "cluster.open-cluster-management.io/v1", "ManagedCluster", record.clusters),
-                (MULTICLUSTER_OBSERVABILITIES, "observability.open-cluster-management.io/v1beta2",
-                 "MultiClusterObservability", record.observability)):
-            for snapshot in snapshots:
-                current = self.store.find(rtype, None, snapshot.name)
-                if current is None:
-                    self.store.create(rtype, None, {
+        if activation is not True:
+            for rtype, api_version, kind, snapshots in (
+                    (MANAGED_CLUSTERS, "cluster.open-cluster-management.io/v1", "ManagedCluster", record.clusters),
+                    (MULTICLUSTER_OBSERVABILITIES, "observability.open-cluster-management.io/v1beta2",
+                     "MultiClusterObservability", record.observability)):
+                for snapshot in snapshots:
+                    existed += self._put(rtype, None, {
                         "apiVersion": api_version, "kind": kind,
-                        "metadata": {"name": snapshot.name, "labels": dict(snapshot.labels),
+                        "metadata": {"name": snapshot.name, "labels": {**snapshot.labels, **marks},
                                      "annotations": dict(snapshot.annotations)},
-                        "spec": dict(snapshot.spec),
-                    })
-                    continue
-                existed += 1
-                if current.obj["metadata"].get("deletionTimestamp"):
-                    continue
-                meta = current.obj["metadata"]
-                if ((meta.get("labels") or {}) != snapshot.labels
-                        or (meta.get("annotations") or {}) != snapshot.annotations
-                        or (current.obj.get("spec") or {}) != snapshot.spec):
-                    obj = {**current.obj, "metadata": {**meta, "labels": dict(snapshot.labels),
-                                                       "annotations": dict(snapshot.annotations)},
-                           "spec": dict(snapshot.spec)}
-                    with contextlib.suppress(ApiError):  # changed meanwhile: Velero logs a warning and goes on
-                        self.store.update(rtype, None, snapshot.name, obj)
-        for cluster_name, preserve in record.cluster_deployments:
+                        "spec": dict(snapshot.spec)})
             namespaces = self.store.type_of("namespaces")
-            ensure(self.store, namespaces, {"metadata": {"name": cluster_name}})
-            if self.store.find(CLUSTER_DEPLOYMENTS, cluster_name, cluster_name) is not None:
-                existed += 1
+            for cluster_name, preserve in record.cluster_deployments:
+                ensure(self.store, namespaces, {"metadata": {"name": cluster_name}})
+                existed += self._put(CLUSTER_DEPLOYMENTS, cluster_name, {
+                    "apiVersion": "hive.openshift.io/v1", "kind": "ClusterDeployment",
+                    "metadata": {"name": cluster_name, "namespace": cluster_name, "labels": dict(marks),
+                                 "annotations": {}},
+                    "spec": {"clusterName": cluster_name, "preserveOnDelete": preserve,
+                             "baseDomain": "sim.example.com"}})
+        secrets = self.store.type_of("secrets")
+        for secret in record.secrets:
+            if activation is not None and (secret.labels.get(BACKUP_LABEL) == "cluster-activation") != activation:
                 continue
-            self.store.create(CLUSTER_DEPLOYMENTS, cluster_name, {
-                "apiVersion": "hive.openshift.io/v1", "kind": "ClusterDeployment",
-                "metadata": {"name": cluster_name, "namespace": cluster_name},
-                "spec": {"clusterName": cluster_name, "preserveOnDelete": preserve,
-                         "baseDomain": "sim.example.com"},
-            })
+            ensure(self.store, self.store.type_of("namespaces"), {"metadata": {"name": secret.namespace}})
+            existed += self._put(secrets, secret.namespace, {
+                "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+                "metadata": {"name": secret.name, "namespace": secret.namespace,
+                             "labels": {**secret.labels, **marks}, "annotations": dict(secret.annotations)},
+                "data": dict(secret.data)})
         return existed
+
+    def _put(self, rtype: ResourceType, namespace: str | None, obj: dict[str, Any]) -> int:
+        """Create ``obj``, or update the existing object to it; 1 if it existed (a Velero warning)."""
+        name = obj["metadata"]["name"]
+        current = self.store.find(rtype, namespace, name)
+        if current is None:
+            with contextlib.suppress(ApiError):  # namespace going away: Velero logs an error and goes on
+                self.store.create(rtype, namespace, obj)
+            return 0
+        meta = current.obj["metadata"]
+        if meta.get("deletionTimestamp"):
+            return 1
+        body = "spec" if "spec" in obj else "data"
+        if ((meta.get("labels") or {}) != obj["metadata"]["labels"]
+                or (meta.get("annotations") or {}) != obj["metadata"]["annotations"]
+                or (current.obj.get(body) or {}) != obj[body]):
+            updated = {**current.obj, "metadata": {**meta, "labels": obj["metadata"]["labels"],
+                                                   "annotations": obj["metadata"]["annotations"]},
+                       body: obj[body]}
+            with contextlib.suppress(ApiError):  # changed meanwhile: Velero logs a warning and goes on
+                self.store.update(rtype, namespace, name, updated)
+        return 1
+
+
+def _selects_activation(spec: dict[str, Any]) -> bool | None:
+    """How a restore's label selector treats ``cluster-activation`` objects (see ``_apply``)."""
+    for expression in ((spec.get("labelSelector") or {}).get("matchExpressions") or []):
+        if expression.get("key") == BACKUP_LABEL and "cluster-activation" in (expression.get("values") or []):
+            return bool(expression.get("operator") == "In")
+    return None
 
 
 def _snapshot_of(obj: dict[str, Any]) -> ClusterSnapshot:
     meta = obj["metadata"]
     return ClusterSnapshot(name=meta["name"], labels=dict(meta.get("labels") or {}),
                            annotations=dict(meta.get("annotations") or {}), spec=dict(obj.get("spec") or {}))
+
+
+def credential_secrets(store: Store) -> tuple[SecretSnapshot, ...]:
+    """The Secrets a credentials backup takes that the simulator models: those labelled
+    ``cluster.open-cluster-management.io/backup`` (the MSA token secrets), without Velero's own labels."""
+    out = []
+    for stored in store.list(store.type_of("secrets"), label_selector=BACKUP_LABEL).items:
+        meta = stored.obj["metadata"]
+        if meta.get("deletionTimestamp"):
+            continue
+        labels = {k: v for k, v in (meta.get("labels") or {}).items()
+                  if k not in (VELERO_BACKUP_NAME_LABEL, VELERO_RESTORE_NAME_LABEL)}
+        out.append(SecretSnapshot(namespace=meta["namespace"], name=meta["name"], labels=labels,
+                                  annotations=dict(meta.get("annotations") or {}),
+                                  data=dict(stored.obj.get("data") or {})))
+    return tuple(out)
 
 
 def _completed_status(record: BackupRecord) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["BackupRecord", "BackupStorage", "ClusterSnapshot", "Fleet", "SimCluster"]
+__all__ = ["BackupRecord", "BackupStorage", "ClusterSnapshot", "Fleet", "SecretSnapshot", "SimCluster"]
 
 
 @dataclass
@@ -41,6 +41,17 @@ class ClusterSnapshot:
 
 
 @dataclass(frozen=True)
+class SecretSnapshot:
+    """A Secret as a credentials backup holds it (the simulator keeps only the MSA token secrets)."""
+
+    namespace: str
+    name: str
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    data: dict[str, str]
+
+
+@dataclass(frozen=True)
 class BackupRecord:
     """One completed backup in object storage, as both hubs' Velero see it."""
 
@@ -68,6 +79,9 @@ class BackupRecord:
     labels: dict[str, str] = field(default_factory=dict)
     expires: float = math.inf
     """Wall-clock seconds when its TTL runs out and Velero's garbage collection deletes it."""
+    secrets: tuple[SecretSnapshot, ...] = ()
+    """The Secrets of a credentials backup that the simulator models: the managed-serviceaccount tokens
+    (labelled ``cluster.open-cluster-management.io/backup=msa``) post-restore activation reads."""
 
 
 class BackupStorage:

@@ -104,13 +104,15 @@ async def test_pausing_the_schedule_shows_paused_and_stops_backups_until_unpause
     await until(hub_a, BACKUPS, lambda objs: completed_run(before, objs), after=before)
 
 
-async def test_a_finished_restore_left_on_the_hub_does_not_stop_the_schedule(hub_a: Hub) -> None:
-    # Only a Restore that is not Finished/FinishedWithErrors holds a schedule (facts §3.1 step 2, §7).
+async def test_a_restore_created_next_to_an_active_schedule_is_refused_and_the_schedule_goes_on(hub_a: Hub) -> None:
+    # The backup operator refuses a Restore while a BackupSchedule is neither Paused nor BackupCollision
+    # (facts §1.3); once it is FinishedWithErrors it no longer blocks the schedule (§3.1 step 2).
+    before = await snap(hub_a, BACKUPS)
     await create(hub_a, RESTORES, restore_body("restore-probe", managed_clusters="skip", credentials="skip",
                                               resources="skip"))
-    await until(hub_a, RESTORES, lambda objs: phase(by_name(objs).get("restore-probe")) == "Finished")
-
-    before = await snap(hub_a, BACKUPS)
+    (probe,) = await until(hub_a, RESTORES, lambda objs: phase(by_name(objs)["restore-probe"]) == "FinishedWithErrors")
+    assert f"BackupSchedule resource {SCHEDULE} is currently active" in probe["status"]["lastMessage"]
+    await until(hub_a, BACKUP_SCHEDULES, lambda objs: schedule_phase(objs, "Enabled"))
     await until(hub_a, BACKUPS, lambda objs: completed_run(before, objs), after=before)
     await until(hub_a, BACKUP_SCHEDULES, lambda objs: schedule_phase(objs, "Enabled"))
 

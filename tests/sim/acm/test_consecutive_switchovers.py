@@ -1,7 +1,7 @@
 """Switching over there, back and there again, as a soak cycle does: each later activation meets
-clusters the new hub already lists ("already available") and, on ACM 2.14's ImportOnly strategy,
-clusters it imported before, which only immediate-import brings back; disable-auto-import
-annotations left on the new hub from its earlier turn as primary must be removed."""
+clusters the new hub imported before. The operator hands each MSA cluster an auto-import-secret and
+sets immediate-import "" on it (2.14+), so those come back by themselves; on ACM 2.14's ImportOnly
+strategy the Hive clusters (no MSA token) need immediate-import from the user."""
 
 from __future__ import annotations
 
@@ -36,6 +36,8 @@ from .watching import Obj, annotations_of, by_name, name_of, phase
 pytestmark = pytest.mark.sim(clusters=6, acm_version="2.14.2")
 
 CLUSTERS = {f"cluster-{i:04d}" for i in range(1, 7)}
+HIVE = {"cluster-0001", "cluster-0002"}
+"""hive_share 0.3 of 6: the first two clusters are Hive clusters, without an MSA token."""
 QUIET = 1.0
 """Real seconds to watch, on the instant profile, for a move that must not happen yet."""
 
@@ -58,11 +60,14 @@ async def switch_over(old: Hub, new: Hub, *, new_hub_knew_the_clusters: bool) ->
     velero_name = restore["status"]["veleroManagedClustersRestoreName"]
     await until(new, VELERO_RESTORES, lambda objs: phase(by_name(objs).get(velero_name)) == "Completed")
 
-    # Annotations the new hub kept from its own turn as primary block the import: remove them.
-    await annotate_all(new, DISABLE_AUTO_IMPORT, None)
+    # The restore replaced the annotations with the backup's (no disable-auto-import); the operator's
+    # auto-import-secrets bring the MSA clusters over.
+    await until(new, MANAGED_CLUSTERS, lambda objs: all(
+        connected(o) for o in fleet(objs) if name_of(o) not in HIVE) and len(fleet(objs)) == len(CLUSTERS))
     if new_hub_knew_the_clusters:
         with pytest.raises(TimeoutError):
-            await until(new, MANAGED_CLUSTERS, lambda objs: any(map(connected, fleet(objs))), timeout=QUIET)
+            await until(new, MANAGED_CLUSTERS, lambda objs: any(
+                connected(o) for o in fleet(objs) if name_of(o) in HIVE), timeout=QUIET)
     # ImportOnly: immediate-import must be "" to trigger; a value left from before is cleared first.
     for cluster in fleet(await until(new, MANAGED_CLUSTERS, bool)):
         if annotations_of(cluster).get(IMMEDIATE_IMPORT):
@@ -100,8 +105,11 @@ async def test_there_back_and_there_again_each_switchover_moves_the_whole_fleet(
 
     back = await switch_over(hub_b, hub_a, new_hub_knew_the_clusters=True)
     again = await switch_over(hub_a, hub_b, new_hub_knew_the_clusters=True)
-    for restore in (back, again):
-        # The clusters were still listed on the new hub: benign FinishedWithErrors.
-        assert phase(restore) == "FinishedWithErrors"
-        assert len(restore["status"]["messages"]) == len(CLUSTERS)
-        assert all("already available" in m for m in restore["status"]["messages"])
+    # The clusters had left the new hub (Available Unknown): none is "already available"; 2.14 reports
+    # the MSA clusters only (it walks the namespaces holding an MSA secret).
+    assert phase(back) == phase(again) == "Finished"
+    assert back["status"]["messages"] == [f"Created auto-import-secret for ({c})" for c in sorted(CLUSTERS - HIVE)]
+    # hub-b kept the auto-import-secrets of its first activation (keep annotation): replaced now.
+    assert again["status"]["messages"] == [
+        m for c in sorted(CLUSTERS - HIVE)
+        for m in (f"deleted auto-import-secret from namespace {c}", f"Created auto-import-secret for ({c})")]

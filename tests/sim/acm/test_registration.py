@@ -119,39 +119,49 @@ async def test_disable_auto_import_on_the_restored_cluster_blocks_its_move_until
     await until(hub_a, MANAGED_CLUSTERS, lambda objs: available_is(fleet_on(objs)["cluster-0001"], "Unknown"))
 
 
+HIVE = ["cluster-0001", "cluster-0002"]
+"""With 6 clusters and the default hive_share of 0.3 the first two are Hive clusters (no MSA token)."""
+MSA = [c for c in CLUSTERS if c not in HIVE]
+
+
 @pytest.mark.sim(acm_version="2.14.x")
-async def test_on_import_only_a_cluster_hub_b_imported_before_waits_for_immediate_import_which_turns_completed(
+async def test_on_import_only_a_hive_cluster_hub_b_imported_before_waits_for_immediate_import_which_turns_completed(
     pair: SimulatedHubPair, hub_b: Hub
 ) -> None:
     pair.hubs["hub-b"].imported.update(CLUSTERS)  # hub-b managed these clusters in an earlier switchover
     await activate(hub_b)
-    await until(hub_b, MANAGED_CLUSTERS, lambda objs: len(fleet(objs)) == 6)
+    # The operator gave each MSA cluster an auto-import-secret and immediate-import "": those come over.
+    objs = await until(hub_b, MANAGED_CLUSTERS, lambda objs: all(connected(fleet_on(objs).get(c, {})) for c in MSA))
+    assert all(annotations_of(fleet_on(objs)[c])[IMMEDIATE_IMPORT] == "Completed" for c in MSA)
+    # The Hive clusters got neither: ImportOnly keeps them waiting.
     with pytest.raises(TimeoutError):
-        await until(hub_b, MANAGED_CLUSTERS, lambda objs: any(conditions(o) for o in fleet(objs)), timeout=QUIET)
+        await until(hub_b, MANAGED_CLUSTERS, lambda objs: any(conditions(fleet_on(objs)[c]) for c in HIVE),
+                    timeout=QUIET)
 
     await annotate(hub_b, "cluster-0001", IMMEDIATE_IMPORT, "")
     objs = await until(hub_b, MANAGED_CLUSTERS, lambda objs: connected(fleet_on(objs)["cluster-0001"]))
     assert annotations_of(fleet_on(objs)["cluster-0001"])[IMMEDIATE_IMPORT] == "Completed"
     with pytest.raises(TimeoutError):
-        await until(hub_b, MANAGED_CLUSTERS, lambda objs: any(
-            conditions(o) for n, o in fleet_on(objs).items() if n != "cluster-0001"), timeout=QUIET)
+        await until(hub_b, MANAGED_CLUSTERS, lambda objs: bool(conditions(fleet_on(objs)["cluster-0002"])),
+                    timeout=QUIET)
 
 
 @pytest.mark.sim(acm_version="2.14.x")
-async def test_on_import_and_sync_a_cluster_hub_b_imported_before_moves_without_immediate_import(
+async def test_on_import_and_sync_a_hive_cluster_hub_b_imported_before_moves_without_immediate_import(
     pair: SimulatedHubPair, hub_b: Hub
 ) -> None:
     pair.hubs["hub-b"].imported.update(CLUSTERS)
     await activate(hub_b)
     await until(hub_b, MANAGED_CLUSTERS, lambda objs: len(fleet(objs)) == 6)
     with pytest.raises(TimeoutError):
-        await until(hub_b, MANAGED_CLUSTERS, lambda objs: any(conditions(o) for o in fleet(objs)), timeout=QUIET)
+        await until(hub_b, MANAGED_CLUSTERS, lambda objs: any(conditions(fleet_on(objs)[c]) for c in HIVE),
+                    timeout=QUIET)
 
     await hub_b.core.create_namespaced_config_map(MCE_NS, client.V1ConfigMap(
         metadata=client.V1ObjectMeta(name="import-controller-config", namespace=MCE_NS),
         data={"autoImportStrategy": "ImportAndSync"}))
     objs = await until(hub_b, MANAGED_CLUSTERS, lambda objs: all(map(connected, fleet(objs))))
-    assert not any(IMMEDIATE_IMPORT in annotations_of(o) for o in fleet(objs))
+    assert not any(IMMEDIATE_IMPORT in annotations_of(fleet_on(objs)[c]) for c in HIVE)
 
 
 @pytest.mark.sim(acm_version="2.13.4")
@@ -167,11 +177,52 @@ NO_MSA_PROFILE = profile_named("fast", speed=1000)
 
 
 @pytest.mark.sim(profile=NO_MSA_PROFILE, use_managed_service_account=False)
-async def test_without_managed_service_account_the_restored_clusters_never_move(hub_a: Hub, hub_b: Hub) -> None:
+async def test_without_managed_service_account_only_the_hive_clusters_move(hub_a: Hub, hub_b: Hub) -> None:
     await activate(hub_b)
-    await until(hub_b, MANAGED_CLUSTERS, lambda objs: len(fleet(objs)) == 6)
+    # Hive clusters come over through their restored ClusterDeployments; the others have no MSA token.
+    await until(hub_b, MANAGED_CLUSTERS, lambda objs: len(fleet(objs)) == 6 and all(
+        connected(fleet_on(objs)[c]) for c in HIVE))
     # Five times the longest reconnect delay the profile can draw.
     quiet = 5 * NO_MSA_PROFILE.reconnect_max / NO_MSA_PROFILE.speed
     with pytest.raises(TimeoutError):
-        await until(hub_b, MANAGED_CLUSTERS, lambda objs: any(conditions(o) for o in fleet(objs)), timeout=quiet)
-    assert all(map(connected, fleet(await until(hub_a, MANAGED_CLUSTERS, bool))))
+        await until(hub_b, MANAGED_CLUSTERS, lambda objs: any(conditions(fleet_on(objs)[c]) for c in MSA),
+                    timeout=quiet)
+    on_a = fleet_on(await until(hub_a, MANAGED_CLUSTERS, bool))
+    assert all(connected(on_a[c]) for c in MSA)
+
+
+FLAP = profile_named("fast", speed=1000)
+"""Lease grace 0.3 s and reconnects within 0.3 s; an old hub takes a cluster back a real second later."""
+
+
+@pytest.mark.sim(profile=FLAP, acm_version="2.13.4")
+async def test_an_old_hub_without_disable_auto_import_takes_its_hive_clusters_back_and_they_flap(
+    hub_a: Hub, hub_b: Hub
+) -> None:
+    before = await snap(hub_a, MANAGED_CLUSTERS)
+    seen: list[str | None] = []
+
+    def flapped(objs: list[Obj]) -> bool:
+        value = conditions(fleet_on(objs)["cluster-0001"]).get(AVAILABLE)
+        if not seen or seen[-1] != value:
+            seen.append(value)
+        return seen[-3:] == ["True", "Unknown", "True"]
+
+    async with asyncio.TaskGroup() as tg:
+        back_on_a = tg.create_task(until(hub_a, MANAGED_CLUSTERS, flapped, after=before, timeout=15))
+        await activate(hub_b)  # hub-a's ManagedClusters were not annotated
+    await back_on_a
+    # hub-b lost it in turn: it shows Unknown there, until it takes it back again.
+    await until(hub_b, MANAGED_CLUSTERS, lambda objs: available_is(fleet_on(objs)["cluster-0001"], "Unknown"),
+                timeout=15)
+
+
+@pytest.mark.sim(profile=FLAP, acm_version="2.13.4")
+async def test_disable_auto_import_on_the_old_hub_keeps_the_clusters_on_the_new_one(hub_a: Hub, hub_b: Hub) -> None:
+    for cluster in CLUSTERS:
+        await annotate(hub_a, cluster, DISABLE_AUTO_IMPORT, "")
+    await activate(hub_b)
+    await until(hub_a, MANAGED_CLUSTERS, lambda objs: all(available_is(o, "Unknown") for o in fleet(objs)))
+    with pytest.raises(TimeoutError):  # longer than lease grace + reconnect + the take-back delay
+        await until(hub_a, MANAGED_CLUSTERS, lambda objs: any(available_is(o, "True") for o in fleet(objs)),
+                    timeout=3.0)
