@@ -204,7 +204,9 @@ async def _passive_sync(checks: _Checks, hub: Hub) -> None:
         checks.add("passive sync (secondary)", False, f"no passive-sync Restore on {hub.name}")
         return
     restore = max(passive, key=lambda r: r["metadata"].get("creationTimestamp", ""))
-    ok = phase(restore) in ("Enabled", "Finished", "Completed", "Running", "Unknown") or \
+    # Started, Running and (up to 2.16) Unknown are a resync pass in progress: it ends Enabled again, and
+    # activation waits for that (facts §1.5).
+    ok = phase(restore) in ("Enabled", "Finished", "Completed", "Started", "Running", "Unknown") or \
         benign_finished_with_errors(restore)
     checks.add("passive sync (secondary)", ok,
                f"{restore['metadata']['name']} is {phase(restore) or 'without phase'}: "
