@@ -68,3 +68,23 @@ def test_enum_fields_take_their_values_as_str() -> None:
 def test_the_engine_refuses_what_it_cannot_run(config: Any, pair: Any, message: str) -> None:
     with pytest.raises(asyncswitch.ConfigError, match=re.escape(message)):
         asyncswitch.Engine(asyncswitch.RunConfig() if config is None else config, hub_pair=pair)
+
+
+@pytest.mark.parametrize(("knobs", "message"), [
+    ({"clusters": "3"}, "SimConfig.clusters must be int, not str"),
+    ({"clusters": True}, "SimConfig.clusters must be int, not bool"),
+    ({"profile": "fast"}, "SimConfig.profile must be TimingProfile, not str (use profile_named('fast')"),
+    ({"acm_version": 2.14}, "SimConfig.acm_version must be str or tuple or list, not float"),
+    ({"acm_version": "2.9"}, "SimConfig.acm_version: ACM version 2.9 is not simulated"),
+    ({"acm_version": ("2.14", "2.15", "2.16")}, "SimConfig.acm_version is one version, or two"),
+    ({"hive_share": 2}, "SimConfig.hive_share must be between 0 and 1"),
+    ({"bookmark_interval": 0}, "SimConfig.bookmark_interval must be positive"),
+])
+def test_the_simulated_pair_names_the_knob_it_refuses(knobs: dict[str, Any], message: str) -> None:
+    with pytest.raises(asyncswitch.ConfigError, match=re.escape(message)):
+        SimConfig(**knobs)
+
+
+def test_the_simulated_pair_takes_a_sim_config_only() -> None:
+    with pytest.raises(asyncswitch.ConfigError, match="SimulatedHubPair takes a SimConfig, not dict"):
+        SimulatedHubPair({"clusters": 3})  # type: ignore[arg-type]

@@ -9,6 +9,7 @@ from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
+from ...errors import ConfigError
 from ..server import ApiServer
 from ..store import Store
 from .kinds import BACKUP_NAMESPACE, IMPORT_CONFIGMAP, MCE_NAMESPACE
@@ -46,23 +47,43 @@ class SimConfig:
     bookmark_interval: float = 60.0
 
     def __post_init__(self) -> None:
+        # The library's edge: a wrong type is named here, not met deep inside start().
+        for name, kind in _FIELD_TYPES.items():
+            value = getattr(self, name)
+            if (isinstance(value, bool) and kind is not bool) or not isinstance(value, kind):
+                expected = " or ".join(k.__name__ for k in (kind if isinstance(kind, tuple) else (kind,)))
+                hint = " (use profile_named('fast') for a profile by name)" if name == "profile" else ""
+                raise ConfigError(f"SimConfig.{name} must be {expected}, not {type(value).__name__}{hint}")
         if self.clusters < 0:
-            raise ValueError("clusters must not be negative")
+            raise ConfigError("SimConfig.clusters must not be negative")
         if not 0.0 <= self.hive_share <= 1.0:
-            raise ValueError("hive_share must be between 0 and 1")
+            raise ConfigError("SimConfig.hive_share must be between 0 and 1")
         if self.preserve_on_delete_false < 0:
-            raise ValueError("preserve_on_delete_false must not be negative")
+            raise ConfigError("SimConfig.preserve_on_delete_false must not be negative")
+        if not self.bookmark_interval > 0:
+            raise ConfigError("SimConfig.bookmark_interval must be positive")
         versions = (self.acm_version,) if isinstance(self.acm_version, str) else tuple(self.acm_version)
-        if len(versions) not in (1, 2):
-            raise ValueError("acm_version is one version, or two: hub-a's and hub-b's")
+        if len(versions) not in (1, 2) or not all(isinstance(v, str) for v in versions):
+            raise ConfigError("SimConfig.acm_version is one version, or two: hub-a's and hub-b's")
         for version in versions:
-            parse_acm_version(version)
+            try:
+                parse_acm_version(version)
+            except ValueError as exc:
+                raise ConfigError(f"SimConfig.acm_version: {exc}") from None
 
     def version_of(self, hub: str) -> str:
         """The ACM version of ``hub`` ("hub-a" or "hub-b")."""
         if isinstance(self.acm_version, str):
             return self.acm_version
         return self.acm_version[0] if hub == "hub-a" else self.acm_version[1]
+
+
+_FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
+    "clusters": int, "profile": TimingProfile, "seed": int, "acm_version": (str, tuple, list),
+    "hive_share": (int, float), "preserve_on_delete_false": int, "use_managed_service_account": bool,
+    "backup_cron": str, "observability": bool, "mco_reverts_scaling": bool, "storage_available": bool,
+    "tls": bool, "bookmark_interval": (int, float),
+}
 
 
 class SimWorld:

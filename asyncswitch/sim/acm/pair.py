@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ...errors import ConfigError
 from ..hubs import EmulatedHubPair
 from ..resources import ResourceType
 from ..server import ApiServer
@@ -56,6 +57,8 @@ class SimulatedHubPair:
     Restore Enabled), ready for a switchover from hub-a to hub-b."""
 
     def __init__(self, config: SimConfig | None = None, *, servers: EmulatedHubPair | None = None) -> None:
+        if config is not None and not isinstance(config, SimConfig):
+            raise ConfigError(f"SimulatedHubPair takes a SimConfig, not {type(config).__name__}")
         self.config = config or SimConfig()
         self.servers = servers or EmulatedHubPair(seed=self.config.seed, tls=self.config.tls,
                                                   bookmark_interval=self.config.bookmark_interval)
