@@ -107,19 +107,20 @@ def every_cluster_connected(expected: Iterable[str]) -> Callable[[Objects], bool
                 return False
             next_index += 1
         # Every expected cluster was seen connected: now the whole set, in one pass.
-        present = clusters = 0
+        # A hub with local-cluster alone (a fleet of none, which --min-managed-clusters 0 accepts)
+        # has nothing left to wait for.
+        present = 0
         for name, cluster in objects.items():
             if name == LOCAL_CLUSTER:
                 continue
             if not connected(cluster):
                 blocker = name
                 return False
-            clusters += 1
             present += name in wanted
         if present < len(order):  # an expected cluster went away: wait for it from its place in the order
             next_index = next(i for i, name in enumerate(order) if name not in objects)
             return False
-        return clusters > 0
+        return True
 
     return check
 
