@@ -13,7 +13,7 @@ from typing import Any
 from ..kube import ACM_RESTORES, CONFIG_MAPS, MANAGED_CLUSTERS, VELERO_RESTORES
 from .context import Objects, SwitchoverContext
 from .errors import PhaseError
-from .facts import managed_clusters, phase, restore_outcome
+from .facts import RESTORE_INERT, managed_clusters, passive_restore_problem, phase, restore_outcome
 from .names import (
     ACTIVATION_RESTORE,
     BACKUP_NAMESPACE,
@@ -78,12 +78,10 @@ async def run_activation(ctx: SwitchoverContext) -> None:
                 found = next((r for r in restores.values() if r["metadata"]["name"] == name), None)
                 if found is None:
                     raise PhaseError(f"Restore {name} disappeared from {hub.name}", phase=ctx.phase)
-                if phase(found) in ("Enabled", "Finished", "Completed"):
-                    return True
-                if restore_outcome(found, passive=True) == "failed":
-                    raise PhaseError(f"passive Restore {name} is {phase(found)}, not Enabled: "
-                                     f"{(found.get('status') or {}).get('lastMessage', '')}", phase=ctx.phase)
-                return False
+                problem = passive_restore_problem(found, hub.name)
+                if problem is not None:  # inert or failing: patching it would wait for nothing
+                    raise PhaseError(f"passive Restore {problem}", phase=ctx.phase)
+                return phase(found) == "Enabled"
 
             restores = await ctx.wait(hub, ACM_RESTORES, settled, namespace=BACKUP_NAMESPACE,
                                       timeout=options.timeouts.restore, description=f"passive Restore {name} settled")
@@ -136,6 +134,11 @@ async def run_activation(ctx: SwitchoverContext) -> None:
                 message = ((restore or {}).get("status") or {}).get("lastMessage", "")
                 raise PhaseError(f"Restore {name} on {hub.name} is {state}: {message}", phase=ctx.phase)
             fresh = ((restore or {}).get("status") or {}).get("veleroManagedClustersRestoreName")
+            if phase(restore) in RESTORE_INERT and (not fresh or fresh == stale):
+                # Finished before our change reached it (a resumed run that had patched an inert Restore).
+                raise PhaseError(f"Restore {name} on {hub.name} is {phase(restore)} without a new managed-clusters "
+                                 "restore: the operator never processes it again; delete it and create a new "
+                                 "passive-sync Restore, then run again", phase=ctx.phase)
             return outcome == "done" and bool(fresh) and fresh != stale
 
         restores = await ctx.wait(hub, ACM_RESTORES, restore_done, namespace=BACKUP_NAMESPACE,

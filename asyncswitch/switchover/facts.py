@@ -10,14 +10,30 @@ from typing import Any
 from .names import AVAILABLE, BACKUP_TYPE_LABEL, JOINED, LOCAL_CLUSTER
 
 __all__ = [
-    "RESTORE_FAILED", "RESTORE_TRANSIENT", "acm_owned", "backup_type", "benign_finished_with_errors",
-    "condition_status", "connected", "cron_period_seconds", "managed_clusters", "parse_time", "phase",
+    "RESTORE_FAILED",
+    "RESTORE_INERT",
+    "RESTORE_TRANSIENT",
+    "acm_owned",
+    "backup_type",
+    "benign_finished_with_errors",
+    "condition_status",
+    "connected",
+    "cron_period_seconds",
+    "managed_clusters",
+    "parse_time",
+    "passive_restore_problem",
+    "phase",
     "restore_outcome",
 ]
 
 Obj = Mapping[str, Any]
 
-RESTORE_FAILED = frozenset({"Error", "Failed", "PartiallyFailed", "FailedWithErrors"})
+RESTORE_FAILED = frozenset({"Error", "EnabledWithErrors", "Failed", "PartiallyFailed", "FailedWithErrors"})
+"""Restore phases that are failures at once: Error, and EnabledWithErrors (2.17+, a sync whose Velero
+restores fail). Failed, PartiallyFailed and FailedWithErrors are Velero's words, never an ACM Restore's,
+and are kept only so that a hub reporting them is not waited on."""
+RESTORE_INERT = frozenset({"Finished", "FinishedWithErrors"})
+"""The operator never processes a Restore in these phases again (acm-operator-facts §1.1 step 3)."""
 RESTORE_TRANSIENT = frozenset({"", "Started", "Running", "Unknown", "Pending"})
 _ACM_NAME = re.compile(r"^acm-(managed-clusters|credentials|resources)-")
 
@@ -61,6 +77,20 @@ def restore_outcome(obj: Obj | None, *, passive: bool) -> str:
     if current in RESTORE_FAILED or current == "FinishedWithErrors":
         return "failed"
     return "waiting"
+
+
+def passive_restore_problem(obj: Obj, hub: str) -> str | None:
+    """Why a passive-sync Restore cannot be activated, with the fix, or None while it can (Enabled, or
+    on its way there: Started, Running, Unknown, no phase yet)."""
+    current = phase(obj)
+    name = (obj.get("metadata") or {}).get("name", "")
+    message = str((obj.get("status") or {}).get("lastMessage") or "")
+    if current in RESTORE_INERT:
+        return (f"{name} on {hub} is {current}" + (f" ({message})" if message else "") +
+                ": the operator never processes it again; delete it and create a new passive-sync Restore")
+    if current in RESTORE_FAILED:
+        return f"{name} on {hub} is {current}: {message}"
+    return None
 
 
 def backup_type(obj: Obj) -> str | None:

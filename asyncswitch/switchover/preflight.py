@@ -27,10 +27,10 @@ from .context import Objects, SwitchoverContext
 from .errors import PreflightFailed
 from .facts import (
     backup_type,
-    benign_finished_with_errors,
     condition_status,
     connected,
     parse_time,
+    passive_restore_problem,
     phase,
 )
 from .names import ACM_NAMESPACE, BACKUP_NAMESPACE, JOINED, LOCAL_CLUSTER, OBSERVABILITY_NAMESPACE, THANOS_SECRET
@@ -204,8 +204,7 @@ async def _passive_sync(checks: _Checks, hub: Hub) -> None:
         checks.add("passive sync (secondary)", False, f"no passive-sync Restore on {hub.name}")
         return
     restore = max(passive, key=lambda r: r["metadata"].get("creationTimestamp", ""))
-    ok = phase(restore) in ("Enabled", "Finished", "Completed", "Running", "Unknown") or \
-        benign_finished_with_errors(restore)
-    checks.add("passive sync (secondary)", ok,
-               f"{restore['metadata']['name']} is {phase(restore) or 'without phase'}: "
-               f"{(restore.get('status') or {}).get('lastMessage', '')}")
+    problem = passive_restore_problem(restore, hub.name)
+    checks.add("passive sync (secondary)", problem is None,
+               problem or f"{restore['metadata']['name']} is {phase(restore) or 'without phase'}: "
+                          f"{(restore.get('status') or {}).get('lastMessage', '')}")
