@@ -15,6 +15,7 @@ import pytest
 from asyncswitch.kube import VELERO_BACKUPS, Hub
 from asyncswitch.sim.acm import SimulatedHubPair
 from asyncswitch.sim.acm.world import BackupRecord
+from asyncswitch.sim.resources import ResourceType
 from asyncswitch.switchover import SwitchoverEvent, finalization
 
 from .support import (
@@ -29,6 +30,21 @@ from .support import (
 )
 
 pytestmark = pytest.mark.pair(clusters=4, profile="fast", speed=400)
+
+CLUSTER_VERSIONS = ResourceType(group="config.openshift.io", version="v1", plural="clusterversions",
+                                kind="ClusterVersion", namespaced=False)
+
+
+@pytest.fixture(autouse=True)
+def openshift_cluster_ids(pair: SimulatedHubPair) -> None:
+    """Each hub's ClusterVersion ``version``, as on OpenShift: the id its backups are labelled with."""
+    for hub in pair.hubs.values():
+        if hub.store.registry.lookup("config.openshift.io", "v1", "clusterversions") is None:
+            hub.store.register(CLUSTER_VERSIONS)
+        if hub.store.find(CLUSTER_VERSIONS, None, "version") is None:
+            hub.store.create(CLUSTER_VERSIONS, None, {
+                "apiVersion": "config.openshift.io/v1", "kind": "ClusterVersion", "metadata": {"name": "version"},
+                "spec": {"clusterID": hub.cluster_id}})
 
 
 async def test_a_local_clock_behind_the_hubs_does_not_pass_an_old_backup_off_as_the_new_hubs(
