@@ -19,8 +19,9 @@ pytestmark = pytest.mark.pair(clusters=2, profile="fast", speed=400)
 Question = tuple[str, str, str, str | None]
 """(hub, verb, resource.group, namespace)"""
 
-NAMESPACED_SCOPE_RESOURCES = {"managedclusters", "multiclusterobservabilities", "namespaces", "clusterversions",
-                              "selfsubjectaccessreviews", "customresourcedefinitions"}
+CLUSTER_WIDE = {"managedclusters", "multiclusterobservabilities", "namespaces", "clusterversions",
+                "customresourcedefinitions", "clusterdeployments"}
+"""Cluster-scoped resources, and ClusterDeployments (listed across all namespaces)."""
 
 
 class Policy:
@@ -70,7 +71,7 @@ async def test_each_question_names_its_namespace_and_only_what_the_run_will_do_i
 
     assert report.success, report.error
     asked = set(policy.asked)
-    assert [q for q in asked if q[3] is None and q[2].split(".")[0] not in NAMESPACED_SCOPE_RESOURCES] == []
+    assert [q for q in asked if q[3] is None and q[2].split(".")[0] not in CLUSTER_WIDE] == []
     assert ("hub-a", "patch", "backupschedules.cluster.open-cluster-management.io", BACKUP_NS) in asked
     assert ("hub-b", "patch", "restores.cluster.open-cluster-management.io", BACKUP_NS) in asked
     assert ("hub-b", "create", "backupschedules.cluster.open-cluster-management.io", BACKUP_NS) in asked
