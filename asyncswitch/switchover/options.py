@@ -39,8 +39,11 @@ class Timeouts:
 
     restore: float = 1800.0
     """An ACM Restore or the managed-clusters Velero restore finishing; a Restore's deletion."""
+    clusters_first_window: float = 120.0
+    """After this long (the runbook's first check) the clusters not yet joined are reported by name;
+    the wait goes on to ``clusters_connected``."""
     clusters_connected: float = 600.0
-    """Every managed cluster Available and Joined on the new hub."""
+    """Every managed cluster (or ``min_cluster_share`` of them) Available and Joined on the new hub."""
     backup_in_progress: float = 600.0
     """Preflight: a backup in progress on the primary finishing."""
     new_backup_min: float = 600.0
@@ -71,6 +74,9 @@ class SwitchoverOptions:
     activation_method: ActivationMethod = ActivationMethod.PATCH
     min_managed_clusters: int = 0
     """Fail activation when fewer non-local managed clusters arrive on the new hub; 0 only reports."""
+    min_cluster_share: float = 1.0
+    """Post-activation: the share (0 < share <= 1) of the clusters that arrived on the new hub that must be
+    Available and Joined; those still missing at the end are reported as a warning."""
     dry_run: bool = False
     """Read everything, change nothing, write no state file."""
     validate_only: bool = False
@@ -84,5 +90,7 @@ class SwitchoverOptions:
             raise ConfigError("--activation-method restore applies to --method passive only")
         if self.min_managed_clusters < 0:
             raise ConfigError("--min-managed-clusters must not be negative")
+        if not 0.0 < self.min_cluster_share <= 1.0:
+            raise ConfigError(f"--min-cluster-share must be above 0 and at most 1, got {self.min_cluster_share}")
         if self.write_concurrency < 1:
             raise ConfigError(f"write_concurrency must be at least 1, got {self.write_concurrency}")
