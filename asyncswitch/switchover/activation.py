@@ -72,6 +72,10 @@ async def run_activation(ctx: SwitchoverContext) -> None:
             name = ctx.facts.get("activation_restore") or await _passive_restore_name(ctx)
             if name is None:
                 raise PhaseError(f"no passive-sync Restore on {hub.name} to activate", phase=ctx.phase)
+            if "stale_mc_restore" in ctx.facts:  # a resumed run: was our patch applied before the crash?
+                current = await hub.get(ACM_RESTORES, name, BACKUP_NAMESPACE)
+                if ((current or {}).get("spec") or {}).get("veleroManagedClustersBackupName") == "latest":
+                    return
 
             def settled(restores: Objects) -> bool:
                 # Unknown and Running are the passive sync's periodic blips: wait them out, don't fail.
