@@ -23,6 +23,7 @@ from .names import (
     OBSERVATORIUM_API,
     THANOS_COMPACT,
 )
+from .observability import verify_one_compactor
 
 __all__ = ["enough_clusters_connected", "every_cluster_connected", "run_post_activation"]
 
@@ -111,6 +112,9 @@ async def run_post_activation(ctx: SwitchoverContext) -> None:
 
         await ctx.step("observability_scale_up", observability_up)
 
+    if ctx.facts.get("primary_observability") or ctx.facts.get("secondary_observability"):
+        await ctx.step("verify_one_compactor", lambda: verify_one_compactor(ctx))
+
 
 def enough_clusters_connected(expected: Iterable[str], share: float) -> Callable[[Objects], bool]:
     """The predicate "at least ``share`` of the expected clusters Available and Joined" (one pass a call)."""
@@ -150,8 +154,8 @@ def _cluster_report(objects: Objects, expected: Iterable[str], hub: str, timeout
     states = "; ".join(f"{name} ({state})" for name, state in list(late.items())[:50])
     more = f"; and {len(late) - 50} more" if len(late) > 50 else ""
     need = "" if share >= 1.0 else f" (--min-cluster-share {share:g})"
-    return (f"{hub}: after {timeout:g} s, {ready}/{total} managed clusters Available and Joined{need}; "
-            f"not connected: {states}{more}")
+    return (f"{hub}: timed out after {timeout:g} s waiting for every managed cluster Available and Joined{need}: "
+            f"{ready}/{total} managed clusters Available and Joined; not connected: {states}{more}")
 
 
 def every_cluster_connected(expected: Iterable[str]) -> Callable[[Objects], bool]:
