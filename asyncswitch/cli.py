@@ -39,7 +39,15 @@ from .runner import Engine
 from .sim import EmulatedHubPair
 from .sim.acm import PROFILES, SimConfig, SimulatedHubPair, profile_named
 from .sim.acm.versions import DEFAULT_ACM_VERSION, parse_acm_version
-from .switchover import ActivationMethod, Method, OldHubAction, SwitchoverOptions, default_state_path, run_switchover
+from .switchover import (
+    ActivationMethod,
+    Method,
+    OldHubAction,
+    SwitchoverOptions,
+    Timeouts,
+    default_state_path,
+    run_switchover,
+)
 
 __all__ = ["main"]
 
@@ -103,6 +111,9 @@ def _add_pipeline_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--min-cluster-share", type=_share, default=1.0, metavar="SHARE",
                         help="share of the managed clusters (0-1) that must be Available and Joined on the new hub "
                              "(default 1.0: all); the rest are reported")
+    parser.add_argument("--compactor-watch", type=float, default=None, metavar="SECONDS",
+                        help="after the switchover, watch both hubs this long for a second Thanos compactor "
+                             "(default 300; on the embedded hubs 300 simulated seconds)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -241,7 +252,12 @@ async def _serve_sim(args: argparse.Namespace) -> int:
 
 
 def _pipeline_options(args: argparse.Namespace) -> dict[str, Any]:
-    return {"min_cluster_share": args.min_cluster_share}
+    out: dict[str, Any] = {"min_cluster_share": args.min_cluster_share}
+    if args.compactor_watch is not None:
+        if args.compactor_watch < 0:
+            raise ConfigError("--compactor-watch must not be negative")
+        out["timeouts"] = Timeouts(compactor_watch=args.compactor_watch)
+    return out
 
 
 def _kubeconfig_path(given: Path | None) -> Path:

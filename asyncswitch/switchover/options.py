@@ -52,6 +52,9 @@ class Timeouts:
     """The MultiClusterHub Running again after the switchover."""
     pods: float = 300.0
     """Observability pods Ready or gone."""
+    compactor_watch: float = 300.0
+    """After the switchover, how long both hubs are watched for a second Thanos compactor (the old hub's
+    observability operator restores a scaled-down one within minutes); 0 checks once."""
     cluster_deletion: float = 300.0
     """Decommission: ManagedClusters gone."""
     mch_deletion: float = 1200.0
@@ -61,7 +64,7 @@ class Timeouts:
 
     def __post_init__(self) -> None:
         for name, value in vars(self).items():
-            if value <= 0:
+            if value < 0 or (value == 0 and name != "compactor_watch"):
                 raise ConfigError(f"timeout {name} must be positive, got {value}")
 
 

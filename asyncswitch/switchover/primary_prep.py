@@ -1,12 +1,14 @@
-"""Phase 2, primary preparation: stop the old hub from writing backups and from taking clusters back."""
+"""Phase 2, primary preparation: stop the old hub from writing backups, from taking clusters back, and from
+compacting the shared metrics storage."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from ..kube import BACKUP_SCHEDULES, MANAGED_CLUSTERS, PODS, STATEFUL_SETS, HubApiError, WaitTimeout
+from ..kube import BACKUP_SCHEDULES, MANAGED_CLUSTERS
 from .context import SwitchoverContext
-from .names import BACKUP_NAMESPACE, DISABLE_AUTO_IMPORT, LOCAL_CLUSTER, OBSERVABILITY_NAMESPACE, THANOS_COMPACT
+from .names import BACKUP_NAMESPACE, DISABLE_AUTO_IMPORT, LOCAL_CLUSTER
+from .observability import old_hub_observability_stopped, stop_old_hub_observability
 
 __all__ = ["run_primary_prep", "saved_schedule"]
 
@@ -53,23 +55,5 @@ async def run_primary_prep(ctx: SwitchoverContext) -> None:
     await ctx.step("disable_auto_import", disable_auto_import)
 
     if ctx.facts.get("primary_observability"):
-        async def scale_down_compactor() -> None:
-            compactor = await hub.get(STATEFUL_SETS, THANOS_COMPACT, OBSERVABILITY_NAMESPACE)
-            if compactor is None:
-                return  # observability namespace without a compactor: nothing writes to the shared storage
-            try:
-                if (compactor.get("spec") or {}).get("replicas", 1) != 0:
-                    await ctx.scale(hub, STATEFUL_SETS, THANOS_COMPACT, 0, OBSERVABILITY_NAMESPACE)
-            except HubApiError as exc:
-                ctx.warn(f"could not scale {THANOS_COMPACT} to 0 on {hub.name}: {exc}")
-                return
-            if ctx.options.dry_run:
-                return
-            try:
-                await ctx.wait(hub, PODS, lambda pods: not pods, namespace=OBSERVABILITY_NAMESPACE,
-                               label_selector="app.kubernetes.io/name=thanos-compact",
-                               timeout=ctx.options.timeouts.pods, description="thanos-compact pods gone")
-            except WaitTimeout as exc:  # the observability operator may scale it back: a warning, as in the runbook
-                ctx.warn(str(exc))
-
-        await ctx.step("scale_down_thanos", scale_down_compactor)
+        await ctx.step("stop_old_hub_observability", lambda: stop_old_hub_observability(ctx),
+                       verify=lambda: old_hub_observability_stopped(ctx))

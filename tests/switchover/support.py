@@ -35,6 +35,7 @@ from asyncswitch.switchover import (
     SwitchoverEvent,
     SwitchoverOptions,
     SwitchoverReport,
+    Timeouts,
     run_switchover,
 )
 
@@ -69,8 +70,13 @@ def other(hub: str) -> str:
     return "hub-b" if hub == "hub-a" else "hub-a"
 
 
+QUICK = Timeouts(compactor_watch=0.5)
+"""The pipeline's default deadlines, but a short watch for a second compactor after the switchover."""
+
+
 def options(method: str = "passive", action: str = "secondary", activation: str = "patch",
             **more: Any) -> SwitchoverOptions:
+    more.setdefault("timeouts", QUICK)
     return SwitchoverOptions(method=Method(method), old_hub_action=OldHubAction(action),
                              activation_method=ActivationMethod(activation), **more)
 
@@ -243,7 +249,7 @@ def switchover_args(kubeconfig: Path, old: str, new: str, state_file: Path, *ext
                     method: str = "passive", action: str = "secondary", activation: str = "patch") -> list[str]:
     return ["switchover", "--kubeconfig", str(kubeconfig), "--primary-context", old, "--secondary-context", new,
             "--method", method, "--old-hub-action", action, "--activation-method", activation,
-            "--state-file", str(state_file), *extra]
+            "--state-file", str(state_file), "--compactor-watch", "0.5", *extra]
 
 
 class Cli:

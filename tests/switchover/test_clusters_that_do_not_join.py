@@ -18,7 +18,7 @@ pytestmark = pytest.mark.pair(clusters=4, profile="fast", speed=400)
 
 LOST = "cluster-0003"
 # The pipeline's own deadlines, short here (the fast profile reconnects a cluster within milliseconds).
-SHORT = Timeouts(clusters_first_window=0.5, clusters_connected=3.0)
+SHORT = Timeouts(clusters_first_window=0.5, clusters_connected=3.0, compactor_watch=0.5)
 
 
 def lose_a_cluster(pair: SimulatedHubPair) -> None:

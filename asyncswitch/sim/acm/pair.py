@@ -8,6 +8,7 @@ observability controllers, and a fleet that lives outside both.
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -159,6 +160,11 @@ class SimulatedHubPair:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
+
+    def real_seconds(self, sim_seconds: float) -> float:
+        """Real seconds for a simulated duration at this pair's speed (0 for the instant profile)."""
+        speed = self.config.profile.speed
+        return 0.0 if math.isinf(speed) else max(0.0, sim_seconds) / speed
 
     # -- knobs at run time -----------------------------------------------------------------
 
