@@ -36,6 +36,7 @@ from asyncswitch.switchover import (
     SwitchoverOptions,
     SwitchoverReport,
     Timeouts,
+    check_invariants,
     run_switchover,
 )
 
@@ -219,6 +220,9 @@ async def assert_switched_over(pair: SimulatedHubPair, hubs: Mapping[str, Hub], 
     record = pair.world.storage.get(name_of(max(fresh, key=name_of)))
     assert record is not None
     assert {c.name for c in record.clusters} == fleet
+
+    report = await check_invariants(hubs)
+    assert report.ok, report.findings()
 
     if action == "secondary":
         restores = await wait_until(old_hub, ACM_RESTORES, lambda objs: phase(objs.get(PASSIVE_RESTORE)) == "Enabled",
