@@ -13,7 +13,7 @@ from typing import Any
 from ..kube import ACM_RESTORES, CONFIG_MAPS, MANAGED_CLUSTERS, VELERO_RESTORES
 from .context import Objects, SwitchoverContext
 from .errors import PhaseError
-from .facts import RESTORE_INERT, managed_clusters, passive_restore_problem, phase, restore_outcome
+from .facts import RESTORE_INERT, managed_clusters, passive_restore_problem, phase, restore_outcome, version_at_least
 from .names import (
     ACTIVATION_RESTORE,
     BACKUP_NAMESPACE,
@@ -178,7 +178,7 @@ async def run_activation(ctx: SwitchoverContext) -> None:
     await ctx.step("count_managed_clusters", count_clusters)
 
     async def immediate_import() -> None:
-        if not _at_least(str(ctx.facts.get("secondary_version") or ""), 2, 14):
+        if not version_at_least(str(ctx.facts.get("secondary_version") or ""), 2, 14):
             return
         config = await hub.get(CONFIG_MAPS, IMPORT_CONFIGMAP, MCE_NAMESPACE)
         if ((config or {}).get("data") or {}).get("autoImportStrategy", "ImportOnly") != "ImportOnly":
@@ -208,12 +208,4 @@ async def run_activation(ctx: SwitchoverContext) -> None:
         await ctx.for_each([c for c in (await hub.list(MANAGED_CLUSTERS)).items if needs_import(c)], trigger)
 
     await ctx.step("apply_immediate_import", immediate_import)
-
-
-def _at_least(version: str, major: int, minor: int) -> bool:
-    parts = version.split(".")
-    try:
-        return (int(parts[0]), int(parts[1])) >= (major, minor)
-    except (IndexError, ValueError):
-        return False
 

@@ -24,6 +24,7 @@ __all__ = [
     "passive_restore_problem",
     "phase",
     "restore_outcome",
+    "version_at_least",
 ]
 
 Obj = Mapping[str, Any]
@@ -105,6 +106,15 @@ def backup_type(obj: Obj) -> str | None:
 
 def acm_owned(obj: Obj) -> bool:
     return backup_type(obj) is not None
+
+
+def version_at_least(version: str, major: int, minor: int) -> bool:
+    """Whether an ACM version string (``2.14.2``) is at least ``major.minor``; unreadable ones are not."""
+    parts = version.split(".")
+    try:
+        return (int(parts[0]), int(parts[1])) >= (major, minor)
+    except (IndexError, ValueError):
+        return False
 
 
 def parse_time(text: str | None) -> float | None:

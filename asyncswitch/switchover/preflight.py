@@ -33,12 +33,16 @@ from .facts import (
     parse_time,
     passive_restore_problem,
     phase,
+    version_at_least,
 )
 from .names import ACM_NAMESPACE, BACKUP_NAMESPACE, JOINED, LOCAL_CLUSTER, OBSERVABILITY_NAMESPACE, THANOS_SECRET
 from .options import Method, SwitchoverOptions
 from .permissions import required_permissions
 
-__all__ = ["CheckResult", "run_preflight"]
+__all__ = ["OLDEST_ACM", "CheckResult", "run_preflight"]
+
+OLDEST_ACM = (2, 11)
+"""The oldest ACM release the pipeline handles (2.11: the BackupSchedule is deleted, not paused)."""
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,11 @@ async def run_preflight(ctx: SwitchoverContext) -> list[CheckResult]:
     versions = {role: await _acm_version(hub) for role, hub in hubs}
     checks.add("ACM version", bool(versions["primary"]) and versions["primary"] == versions["secondary"],
                f"primary {versions['primary'] or 'unknown'}, secondary {versions['secondary'] or 'unknown'}")
+    too_old = sorted({v for v in versions.values() if v and not version_at_least(v, *OLDEST_ACM)})
+    if too_old:
+        checks.add("ACM version supported", False,
+                   f"ACM {', '.join(too_old)} is older than {OLDEST_ACM[0]}.{OLDEST_ACM[1]}, the oldest release "
+                   "asyncswitch can switch over: upgrade the hubs first")
     await _backups(checks, ctx)
     await _schedule(checks, ctx.primary)
     await _cluster_deployments(checks, ctx.primary)

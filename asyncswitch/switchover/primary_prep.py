@@ -7,6 +7,7 @@ from typing import Any
 
 from ..kube import BACKUP_SCHEDULES, MANAGED_CLUSTERS
 from .context import SwitchoverContext
+from .facts import version_at_least
 from .names import BACKUP_NAMESPACE, DISABLE_AUTO_IMPORT, LOCAL_CLUSTER
 from .observability import old_hub_observability_stopped, stop_old_hub_observability
 
@@ -26,21 +27,33 @@ def saved_schedule(obj: dict[str, Any]) -> dict[str, Any]:
 async def run_primary_prep(ctx: SwitchoverContext) -> None:
     hub = ctx.primary
 
+    # ACM 2.11 has no spec.paused (the field is dropped): there the runbook deletes the schedule, whose
+    # spec the state keeps (for finalization on the new hub, and for a rollback).
+    deletes = not version_at_least(str(ctx.facts.get("primary_version") or ""), 2, 12)
+
     async def schedule_paused() -> bool:
         found = (await hub.list(BACKUP_SCHEDULES, BACKUP_NAMESPACE, limit=1)).items
-        return not found or bool((found[0].get("spec") or {}).get("paused"))
+        return not found or (not deletes and bool((found[0].get("spec") or {}).get("paused")))
 
     async def pause_backup_schedule() -> None:
         found = (await hub.list(BACKUP_SCHEDULES, BACKUP_NAMESPACE, limit=1)).items
         if not found:
-            ctx.warn(f"no BackupSchedule on {hub.name}; nothing to pause")
+            if "saved_backup_schedule" not in ctx.facts:
+                ctx.warn(f"no BackupSchedule on {hub.name}; nothing to pause")
             return
         schedule = found[0]
         if "saved_backup_schedule" not in ctx.facts:
             await ctx.remember(saved_backup_schedule=saved_schedule(schedule))
-        if not (schedule.get("spec") or {}).get("paused"):
-            await ctx.patch(hub, BACKUP_SCHEDULES, schedule["metadata"]["name"], {"spec": {"paused": True}},
-                            BACKUP_NAMESPACE)
+        name = schedule["metadata"]["name"]
+        if deletes:
+            if not schedule["metadata"].get("deletionTimestamp"):
+                await ctx.delete(hub, BACKUP_SCHEDULES, name, BACKUP_NAMESPACE, uid=schedule["metadata"].get("uid"))
+            if not ctx.options.dry_run:
+                await ctx.wait(hub, BACKUP_SCHEDULES, lambda s: not s, namespace=BACKUP_NAMESPACE,
+                               timeout=ctx.options.timeouts.schedule_deletion,
+                               description="the old hub's BackupSchedule gone (ACM 2.11: deleted, not paused)")
+        elif not (schedule.get("spec") or {}).get("paused"):
+            await ctx.patch(hub, BACKUP_SCHEDULES, name, {"spec": {"paused": True}}, BACKUP_NAMESPACE)
 
     await ctx.step("pause_backup_schedule", pause_backup_schedule, verify=schedule_paused)
 
