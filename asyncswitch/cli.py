@@ -111,6 +111,8 @@ def _add_pipeline_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--min-cluster-share", type=_share, default=1.0, metavar="SHARE",
                         help="share of the managed clusters (0-1) that must be Available and Joined on the new hub "
                              "(default 1.0: all); the rest are reported")
+    parser.add_argument("--manage-auto-import-strategy", action="store_true",
+                        help="ACM 2.14+: ImportAndSync on the new hub during the switchover, reset afterwards")
     parser.add_argument("--compactor-watch", type=float, default=None, metavar="SECONDS",
                         help="after the switchover, watch both hubs this long for a second Thanos compactor "
                              "(default 300; on the embedded hubs 300 simulated seconds)")
@@ -252,7 +254,8 @@ async def _serve_sim(args: argparse.Namespace) -> int:
 
 
 def _pipeline_options(args: argparse.Namespace) -> dict[str, Any]:
-    out: dict[str, Any] = {"min_cluster_share": args.min_cluster_share}
+    out: dict[str, Any] = {"min_cluster_share": args.min_cluster_share,
+                           "manage_auto_import_strategy": args.manage_auto_import_strategy}
     if args.compactor_watch is not None:
         if args.compactor_watch < 0:
             raise ConfigError("--compactor-watch must not be negative")

@@ -55,6 +55,8 @@ class RunConfig:
     min_managed_clusters: int = 0
     min_cluster_share: float = 1.0
     """Share of the managed clusters that must be Available and Joined on the new hub (0 < share <= 1)."""
+    manage_auto_import_strategy: bool = False
+    """ACM 2.14+: ImportAndSync on the new hub during each switchover, reset afterwards."""
     timeouts: Timeouts = field(default_factory=Timeouts)
     full_backup_stability: float = 600.0
     """Full method: seconds to wait for the new primary's backup set to be complete and stable."""

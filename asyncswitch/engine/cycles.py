@@ -212,7 +212,8 @@ class CycleLoop:
         options = SwitchoverOptions(method=config.method, old_hub_action=config.old_hub_action,
                                     activation_method=config.activation_method, dry_run=config.dry_run,
                                     min_managed_clusters=config.min_managed_clusters, timeouts=config.timeouts,
-                                    min_cluster_share=config.min_cluster_share)
+                                    min_cluster_share=config.min_cluster_share,
+                                    manage_auto_import_strategy=config.manage_auto_import_strategy)
         activation_started: list[float] = []
         events: asyncio.Queue[SwitchoverEvent | None] = asyncio.Queue()
         injectors: list[asyncio.Task[None]] = []

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..kube import ACM_RESTORES, CONFIG_MAPS, MANAGED_CLUSTERS, VELERO_RESTORES
+from . import import_strategy
 from .context import Objects, SwitchoverContext
 from .errors import PhaseError
 from .facts import RESTORE_INERT, managed_clusters, passive_restore_problem, phase, restore_outcome, version_at_least
@@ -66,6 +67,9 @@ async def run_activation(ctx: SwitchoverContext) -> None:
     hub = ctx.secondary
     options = ctx.options
     passive = options.method is Method.PASSIVE
+
+    if import_strategy.applies(ctx):
+        await ctx.step("set_auto_import_strategy", lambda: import_strategy.set_import_and_sync(ctx))
 
     if passive and options.activation_method is ActivationMethod.PATCH:
         async def activate_by_patch() -> None:

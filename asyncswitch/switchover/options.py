@@ -80,6 +80,9 @@ class SwitchoverOptions:
     min_cluster_share: float = 1.0
     """Post-activation: the share (0 < share <= 1) of the clusters that arrived on the new hub that must be
     Available and Joined; those still missing at the end are reported as a warning."""
+    manage_auto_import_strategy: bool = False
+    """ACM 2.14+: set the new hub's auto-import strategy to ImportAndSync for the switchover and reset it
+    once the clusters have joined (only if this run set it)."""
     dry_run: bool = False
     """Read everything, change nothing, write no state file."""
     validate_only: bool = False

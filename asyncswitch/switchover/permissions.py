@@ -109,6 +109,8 @@ PERMISSIONS: tuple[Permission, ...] = (
                _creates_restore),
     *_read("secondary", VELERO_RESTORES, BACKUP_NAMESPACE, "the managed-clusters Velero restore"),
     *_read("secondary", CONFIG_MAPS, MCE_NAMESPACE, "the auto-import strategy", watch=False),
+    *(Permission("secondary", verb, CONFIG_MAPS, MCE_NAMESPACE, "--manage-auto-import-strategy",
+                 lambda o: o.manage_auto_import_strategy) for verb in ("create", "patch", "delete")),
     Permission("secondary", "patch", MANAGED_CLUSTERS, None, "immediate-import and disable-auto-import"),
     # post-activation
     *_read("secondary", DEPLOYMENTS, OBSERVABILITY_NAMESPACE, "observatorium-api", watch=False),

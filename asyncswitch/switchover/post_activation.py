@@ -14,6 +14,7 @@ from ..kube import DEPLOYMENTS, MANAGED_CLUSTERS, PODS, STATEFUL_SETS, HubApiErr
 from .context import Objects, SwitchoverContext
 from .errors import PhaseError
 from .facts import condition_status, connected, managed_clusters
+from .import_strategy import reset_auto_import_strategy
 from .names import (
     AVAILABLE,
     DISABLE_AUTO_IMPORT,
@@ -86,6 +87,8 @@ async def run_post_activation(ctx: SwitchoverContext) -> None:
                  clusters=len(managed_clusters(objects)))
 
     await ctx.step("verify_clusters_connected", clusters_connected)
+    if ctx.facts.get("auto_import_strategy", {}).get("set"):
+        await ctx.step("reset_auto_import_strategy", lambda: reset_auto_import_strategy(ctx))
 
     if ctx.facts.get("secondary_observability"):
         async def observability_up() -> None:

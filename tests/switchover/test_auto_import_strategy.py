@@ -27,7 +27,9 @@ async def test_the_new_hub_imports_with_import_and_sync_during_the_switchover_an
     seen_at_activation: list[str | None] = []
 
     def admission(verb: str, rtype: ResourceType, obj: dict[str, Any]) -> None:
-        if verb in ("patch", "update") and rtype.key == sim_kinds.ACM_RESTORES.key:
+        # The managed-clusters Velero restore: the activation itself.
+        if verb == "create" and rtype.key == sim_kinds.VELERO_RESTORES.key and "managed-clusters" in str(
+                obj["metadata"].get("name")):
             cm = store.find(store.type_of("configmaps"), MCE_NS, IMPORT_CONFIG)
             seen_at_activation.append((cm.obj.get("data") or {}).get("autoImportStrategy") if cm else None)
 
