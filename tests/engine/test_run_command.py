@@ -43,7 +43,7 @@ async def test_the_main_command_runs_three_cycles_and_leaves_the_artifacts_of_th
     assert manifest["run_id"] == run_id
     assert (manifest["inputs"]["cycles"], manifest["inputs"]["method"]) == (3, "passive")
     assert manifest["inputs"]["primary_context"] == "hub-a"
-    assert manifest["embedded_simulator"] == {"clusters": 20, "profile": "fast", "seed": 0}
+    assert manifest["embedded_simulator"] == {"clusters": 20, "profile": "fast", "seed": 0, "acm_version": "2.14.2"}
     assert re.fullmatch(r"[0-9a-f]{40}", manifest["git_sha"])
     assert manifest["versions"]["asyncswitch"] == "0.1.0"
     assert manifest["versions"]["python"].startswith("3.")
