@@ -76,5 +76,19 @@ async def test_each_question_names_its_namespace_and_only_what_the_run_will_do_i
     assert ("hub-b", "patch", "restores.cluster.open-cluster-management.io", BACKUP_NS) in asked
     assert ("hub-b", "create", "backupschedules.cluster.open-cluster-management.io", BACKUP_NS) in asked
     assert ("hub-a", "create", "restores.cluster.open-cluster-management.io", BACKUP_NS) in asked  # old hub passive
-    # Not decommissioning: no question about deleting the old hub's MultiClusterHub.
+    # ACM 2.14 pauses the schedule, so it is not deleted; not decommissioning: no MultiClusterHub deletion.
+    assert ("hub-a", "delete", "backupschedules.cluster.open-cluster-management.io", BACKUP_NS) not in asked
     assert not any(q[1] == "delete" and q[2].startswith("multiclusterhubs.") for q in asked)
+
+
+@pytest.mark.pair(clusters=2, profile="fast", speed=400, acm_version="2.11.3")
+async def test_on_2_11_the_old_hub_is_asked_to_delete_its_schedule_not_to_patch_it(
+    hubs: dict[str, Hub], tmp_path: Path, policy: Policy,
+) -> None:
+    policy.denied.add(("hub-a", "delete", "backupschedules.cluster.open-cluster-management.io", BACKUP_NS))
+
+    report = await switch(hubs, "hub-a", "hub-b", tmp_path / "state.json", options(validate_only=True))
+
+    assert report.error is not None
+    assert f"delete backupschedules.cluster.open-cluster-management.io in {BACKUP_NS}" in report.error
+    assert ("hub-a", "patch", "backupschedules.cluster.open-cluster-management.io", BACKUP_NS) not in policy.asked
