@@ -1,7 +1,8 @@
 """What a switchover will do on each hub, as one table: the RBAC preflight asks exactly this.
 
 Each row is (hub role, verb, resource, namespace, when): the role is "primary" (the old hub) or
-"secondary" (the new one); ``when`` says for which options the row applies. A watch-based wait needs
+"secondary" (the new one); ``when`` says for which options the row applies, and ``acm`` for which ACM
+version of the old hub (2.11 deletes the BackupSchedule where later releases pause it). A watch-based wait needs
 list and watch; the table says both. Cluster-scoped resources have no namespace.
 """
 
@@ -31,6 +32,7 @@ from ..kube import (
     VELERO_SCHEDULES,
     Resource,
 )
+from .facts import version_at_least
 from .names import ACM_NAMESPACE, BACKUP_NAMESPACE, MCE_NAMESPACE, OBSERVABILITY_NAMESPACE
 from .options import ActivationMethod, Method, OldHubAction, SwitchoverOptions
 
@@ -64,6 +66,8 @@ class Permission:
     namespace: str | None
     why: str
     when: When = _always
+    acm: Callable[[str], bool] | None = None
+    """None: any ACM version; else whether the row applies to the old hub's version."""
 
     def describe(self) -> str:
         return f"{self.verb} {self.resource.key}" + (f" in {self.namespace}" if self.namespace else "")
@@ -97,7 +101,10 @@ PERMISSIONS: tuple[Permission, ...] = (
     *_read("secondary", SECRETS, OBSERVABILITY_NAMESPACE, "preflight: the observability storage secret",
            watch=False),
     # primary preparation
-    Permission("primary", "patch", BACKUP_SCHEDULES, BACKUP_NAMESPACE, "pause the BackupSchedule"),
+    Permission("primary", "patch", BACKUP_SCHEDULES, BACKUP_NAMESPACE, "pause the BackupSchedule",
+               acm=lambda v: version_at_least(v, 2, 12)),
+    Permission("primary", "delete", BACKUP_SCHEDULES, BACKUP_NAMESPACE, "ACM 2.11: delete the BackupSchedule",
+               acm=lambda v: not version_at_least(v, 2, 12)),
     Permission("primary", "patch", MANAGED_CLUSTERS, None, "disable-auto-import on the old hub's clusters"),
     Permission("primary", "patch", STATEFUL_SETS, OBSERVABILITY_NAMESPACE, "scale the compactor down"),
     Permission("primary", "delete", MULTICLUSTER_OBSERVABILITIES, None, "stop the old hub's observability"),
@@ -132,13 +139,15 @@ PERMISSIONS: tuple[Permission, ...] = (
 """Everything a switchover may do; :func:`required_permissions` picks what one run will do."""
 
 
-def required_permissions(options: SwitchoverOptions, role: str) -> list[Permission]:
-    """The permissions a run with ``options`` needs on the hub playing ``role``, each once."""
+def required_permissions(options: SwitchoverOptions, role: str, primary_version: str = "") -> list[Permission]:
+    """The permissions a run with ``options`` needs on the hub playing ``role``, each once; rows that
+    depend on the old hub's ACM version are left out while it is unknown ("")."""
     seen: set[tuple[str, str, str | None]] = set()
     out: list[Permission] = []
     for permission in PERMISSIONS:
         key = (permission.verb, permission.resource.key, permission.namespace)
-        if permission.role == role and permission.when(options) and key not in seen:
+        by_version = permission.acm is None or (bool(primary_version) and permission.acm(primary_version))
+        if permission.role == role and permission.when(options) and by_version and key not in seen:
             seen.add(key)
             out.append(permission)
     return out

@@ -78,11 +78,11 @@ async def run_preflight(ctx: SwitchoverContext) -> list[CheckResult]:
             reachable = checks.add(f"connectivity ({role})", False, f"{hub.name}: {exc}")
     if not reachable:
         raise PreflightFailed([r.message for r in checks.results if not r.passed])
+    versions = {role: await _acm_version(hub) for role, hub in hubs}
     for role, hub in hubs:
-        await _rbac(checks, role, hub, ctx.options)
+        await _rbac(checks, role, hub, ctx.options, versions["primary"])
         await _namespaces(checks, role, hub)
         await _oadp(checks, role, hub)
-    versions = {role: await _acm_version(hub) for role, hub in hubs}
     checks.add("ACM version", bool(versions["primary"]) and versions["primary"] == versions["secondary"],
                f"primary {versions['primary'] or 'unknown'}, secondary {versions['secondary'] or 'unknown'}")
     too_old = sorted({v for v in versions.values() if v and not version_at_least(v, *OLDEST_ACM)})
@@ -110,9 +110,9 @@ async def run_preflight(ctx: SwitchoverContext) -> list[CheckResult]:
     return checks.results
 
 
-async def _rbac(checks: _Checks, role: str, hub: Hub, options: SwitchoverOptions) -> None:
+async def _rbac(checks: _Checks, role: str, hub: Hub, options: SwitchoverOptions, primary_version: str) -> None:
     """Ask the hub, one access review per row of the permission table this run needs, all at once."""
-    needed = required_permissions(options, role)
+    needed = required_permissions(options, role, primary_version)
     reviews = await asyncio.gather(*(
         hub.create_access_review(verb=p.verb, resource=p.resource, namespace=p.namespace) for p in needed))
     denied = [p.describe() for p, review in zip(needed, reviews, strict=True)
