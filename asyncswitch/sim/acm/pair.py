@@ -18,6 +18,7 @@ from ..hubs import EmulatedHubPair
 from ..resources import ResourceType
 from ..server import ApiServer
 from ..store import Store
+from .argocd import ArgoCdController
 from .context import SimConfig, SimHub, SimWorld
 from .hubctl import HubOperators
 from .kinds import (
@@ -66,6 +67,8 @@ class SimulatedHubPair:
             s.name: SimHub(s, acm_version=self.config.version_of(s.name)) for s in self.servers.servers
         }
         self.operators: dict[str, HubOperators] = {}
+        self.argocd: dict[str, ArgoCdController] = {}
+        """Simulated Argo CD by hub (with SimConfig.argocd: on hub-a); its ``git`` is the desired state."""
 
     @property
     def hub_a(self) -> ApiServer:
@@ -120,6 +123,10 @@ class SimulatedHubPair:
             for controller in controllers:
                 world.spawn(controller.run(), f"sim:{hub.name}:{type(controller).__name__}")
         world.spawn(registration.run(), "sim:registration")
+        if self.config.argocd:
+            argocd = self.argocd[hub_a.name] = ArgoCdController(hub_a, world)
+            argocd.seed()
+            world.spawn(argocd.run(), f"sim:{hub_a.name}:argocd")
 
         # Settle: hub-a's first backups complete, hub-b's passive restore syncs them, pods run.
         def backups_done() -> bool:
