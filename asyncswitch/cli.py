@@ -41,6 +41,7 @@ from .sim.acm import PROFILES, SimConfig, SimulatedHubPair, profile_named
 from .sim.acm.versions import DEFAULT_ACM_VERSION, parse_acm_version
 from .switchover import (
     ActivationMethod,
+    ArgocdMode,
     Method,
     OldHubAction,
     SwitchoverOptions,
@@ -111,6 +112,9 @@ def _add_pipeline_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--min-cluster-share", type=_share, default=1.0, metavar="SHARE",
                         help="share of the managed clusters (0-1) that must be Available and Joined on the new hub "
                              "(default 1.0: all); the rest are reported")
+    parser.add_argument("--argocd", choices=[m.value for m in ArgocdMode], default=ArgocdMode.WARN.value,
+                        help="Argo CD Applications auto-syncing ACM resources: pause their auto-sync for the "
+                             "switchover, warn (default), or refuse to start")
     parser.add_argument("--manage-auto-import-strategy", action="store_true",
                         help="ACM 2.14+: ImportAndSync on the new hub during the switchover, reset afterwards")
     parser.add_argument("--compactor-watch", type=float, default=None, metavar="SECONDS",
@@ -255,7 +259,8 @@ async def _serve_sim(args: argparse.Namespace) -> int:
 
 def _pipeline_options(args: argparse.Namespace) -> dict[str, Any]:
     out: dict[str, Any] = {"min_cluster_share": args.min_cluster_share,
-                           "manage_auto_import_strategy": args.manage_auto_import_strategy}
+                           "manage_auto_import_strategy": args.manage_auto_import_strategy,
+                           "argocd": ArgocdMode(args.argocd)}
     if args.compactor_watch is not None:
         if args.compactor_watch < 0:
             raise ConfigError("--compactor-watch must not be negative")

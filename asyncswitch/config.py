@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
-from .switchover.options import ActivationMethod, Method, OldHubAction, Timeouts
+from .switchover.options import ActivationMethod, ArgocdMode, Method, OldHubAction, Timeouts
 
 __all__ = ["FAULT_SCENARIOS", "PHASE_NAMES", "RunConfig"]
 
@@ -55,6 +55,8 @@ class RunConfig:
     min_managed_clusters: int = 0
     min_cluster_share: float = 1.0
     """Share of the managed clusters that must be Available and Joined on the new hub (0 < share <= 1)."""
+    argocd: ArgocdMode = ArgocdMode.WARN
+    """Argo CD Applications auto-syncing ACM resources: pause, warn or refuse."""
     manage_auto_import_strategy: bool = False
     """ACM 2.14+: ImportAndSync on the new hub during each switchover, reset afterwards."""
     timeouts: Timeouts = field(default_factory=Timeouts)
@@ -118,7 +120,7 @@ class RunConfig:
             value = getattr(self, name)
             if isinstance(value, Path):
                 value = str(value)
-            elif isinstance(value, Method | ActivationMethod | OldHubAction):
+            elif isinstance(value, Method | ActivationMethod | OldHubAction | ArgocdMode):
                 value = value.value
             elif isinstance(value, Timeouts):
                 value = dict(vars(value))

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..kube import ACM_RESTORES, BACKUP_SCHEDULES, MULTICLUSTER_HUBS, VELERO_BACKUPS
+from .argocd import resume_auto_sync
 from .context import Objects, SwitchoverContext
 from .errors import PhaseError
 from .facts import backup_type, cron_period_seconds, parse_time, phase
@@ -150,6 +151,8 @@ async def run_finalization(ctx: SwitchoverContext) -> None:
 
     await ctx.step("verify_mch_health", mch_healthy)
     await handle_old_hub(ctx)
+    if ctx.facts.get("argocd_paused"):
+        await ctx.step("resume_argocd_auto_sync", lambda: resume_auto_sync(ctx))
 
 
 def _started(backup: Mapping[str, Any]) -> float:

@@ -7,7 +7,7 @@ from enum import StrEnum
 
 from ..errors import ConfigError
 
-__all__ = ["ActivationMethod", "Method", "OldHubAction", "SwitchoverOptions", "Timeouts"]
+__all__ = ["ActivationMethod", "ArgocdMode", "Method", "OldHubAction", "SwitchoverOptions", "Timeouts"]
 
 
 class Method(StrEnum):
@@ -31,6 +31,15 @@ class OldHubAction(StrEnum):
     """Remove observability, managed clusters and the MultiClusterHub from the old hub."""
     NONE = "none"
     """Leave the old hub as it is (schedule paused, clusters annotated)."""
+
+
+class ArgocdMode(StrEnum):
+    PAUSE = "pause"
+    """Pause the auto-sync of Argo CD Applications that manage ACM resources; restore it at the end."""
+    WARN = "warn"
+    """Report them in preflight and leave them alone."""
+    REFUSE = "refuse"
+    """Stop in preflight while any of them auto-syncs."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +89,8 @@ class SwitchoverOptions:
     min_cluster_share: float = 1.0
     """Post-activation: the share (0 < share <= 1) of the clusters that arrived on the new hub that must be
     Available and Joined; those still missing at the end are reported as a warning."""
+    argocd: ArgocdMode = ArgocdMode.WARN
+    """What to do about Argo CD Applications that auto-sync ACM resources (pause, warn, refuse)."""
     manage_auto_import_strategy: bool = False
     """ACM 2.14+: set the new hub's auto-import strategy to ImportAndSync for the switchover and reset it
     once the clusters have joined (only if this run set it)."""
@@ -92,6 +103,7 @@ class SwitchoverOptions:
     """Per-cluster writes (annotations, deletions) in flight at once on one hub."""
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "argocd", ArgocdMode(self.argocd))
         if self.activation_method is ActivationMethod.RESTORE and self.method is not Method.PASSIVE:
             raise ConfigError("--activation-method restore applies to --method passive only")
         if self.min_managed_clusters < 0:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from ..kube import (
     ACM_RESTORES,
+    ARGO_APPLICATIONS,
     BACKUP_SCHEDULES,
     BACKUP_STORAGE_LOCATIONS,
     CLUSTER_DEPLOYMENTS,
@@ -34,7 +35,7 @@ from ..kube import (
 )
 from .facts import version_at_least
 from .names import ACM_NAMESPACE, BACKUP_NAMESPACE, MCE_NAMESPACE, OBSERVABILITY_NAMESPACE
-from .options import ActivationMethod, Method, OldHubAction, SwitchoverOptions
+from .options import ActivationMethod, ArgocdMode, Method, OldHubAction, SwitchoverOptions
 
 __all__ = ["PERMISSIONS", "Permission", "required_permissions"]
 
@@ -100,6 +101,10 @@ PERMISSIONS: tuple[Permission, ...] = (
     *_read("primary", CLUSTER_DEPLOYMENTS, None, "preflight: preserveOnDelete", watch=False),
     *_read("secondary", SECRETS, OBSERVABILITY_NAMESPACE, "preflight: the observability storage secret",
            watch=False),
+    *(p for role in _BOTH for p in (
+        *_read(role, ARGO_APPLICATIONS, None, "Argo CD Applications that manage ACM resources", watch=False),
+        Permission(role, "patch", ARGO_APPLICATIONS, None, "--argocd pause",
+                   lambda o: o.argocd is ArgocdMode.PAUSE))),
     # primary preparation
     Permission("primary", "patch", BACKUP_SCHEDULES, BACKUP_NAMESPACE, "pause the BackupSchedule",
                acm=lambda v: version_at_least(v, 2, 12)),

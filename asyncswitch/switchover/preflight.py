@@ -24,6 +24,7 @@ from ..kube import (
     Hub,
     HubApiError,
 )
+from .argocd import acm_applications, auto_syncing, describe
 from .context import Objects, SwitchoverContext
 from .errors import PreflightFailed
 from .facts import (
@@ -36,7 +37,7 @@ from .facts import (
     version_at_least,
 )
 from .names import ACM_NAMESPACE, BACKUP_NAMESPACE, JOINED, LOCAL_CLUSTER, OBSERVABILITY_NAMESPACE, THANOS_SECRET
-from .options import Method, SwitchoverOptions
+from .options import ArgocdMode, Method, SwitchoverOptions
 from .permissions import required_permissions
 
 __all__ = ["OLDEST_ACM", "CheckResult", "run_preflight"]
@@ -96,6 +97,7 @@ async def run_preflight(ctx: SwitchoverContext) -> list[CheckResult]:
     await _clusters_in_backup(checks, ctx.primary)
     if ctx.options.method is Method.PASSIVE:
         await _passive_sync(checks, ctx.secondary)
+    await _argocd(checks, ctx)
     observability = {role: await hub.get(NAMESPACES, OBSERVABILITY_NAMESPACE) is not None for role, hub in hubs}
     if observability["secondary"]:
         secret = await ctx.secondary.get(SECRETS, THANOS_SECRET, OBSERVABILITY_NAMESPACE)
@@ -108,6 +110,22 @@ async def run_preflight(ctx: SwitchoverContext) -> list[CheckResult]:
     if failures:
         raise PreflightFailed(failures)
     return checks.results
+
+
+async def _argocd(checks: _Checks, ctx: SwitchoverContext) -> None:
+    mode = ctx.options.argocd
+    found = [describe(hub, app) for hub in (ctx.primary, ctx.secondary)
+             for app in await acm_applications(hub) if auto_syncing(app)]
+    if not found:
+        return
+    what = "; ".join(found)
+    if mode is ArgocdMode.REFUSE:
+        checks.add("Argo CD", False, f"{what}: pause their auto-sync (or run with --argocd pause)")
+    elif mode is ArgocdMode.PAUSE:
+        checks.add("Argo CD", False, f"{what}: auto-sync paused for the switchover, restored after it",
+                   critical=False)
+    else:
+        checks.add("Argo CD", False, f"{what}: it may undo the switchover (--argocd pause pauses it)", critical=False)
 
 
 async def _rbac(checks: _Checks, role: str, hub: Hub, options: SwitchoverOptions, primary_version: str) -> None:

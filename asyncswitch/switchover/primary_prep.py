@@ -6,10 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from ..kube import BACKUP_SCHEDULES, MANAGED_CLUSTERS
+from .argocd import pause_auto_sync
 from .context import SwitchoverContext
 from .facts import version_at_least
 from .names import BACKUP_NAMESPACE, DISABLE_AUTO_IMPORT, LOCAL_CLUSTER
 from .observability import old_hub_observability_stopped, stop_old_hub_observability
+from .options import ArgocdMode
 
 __all__ = ["run_primary_prep", "saved_schedule"]
 
@@ -26,6 +28,8 @@ def saved_schedule(obj: dict[str, Any]) -> dict[str, Any]:
 
 async def run_primary_prep(ctx: SwitchoverContext) -> None:
     hub = ctx.primary
+    if ctx.options.argocd is ArgocdMode.PAUSE:
+        await ctx.step("pause_argocd_auto_sync", lambda: pause_auto_sync(ctx))
 
     # ACM 2.11 has no spec.paused (the field is dropped): there the runbook deletes the schedule, whose
     # spec the state keeps (for finalization on the new hub, and for a rollback).

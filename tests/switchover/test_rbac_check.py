@@ -20,8 +20,8 @@ Question = tuple[str, str, str, str | None]
 """(hub, verb, resource.group, namespace)"""
 
 CLUSTER_WIDE = {"managedclusters", "multiclusterobservabilities", "namespaces", "clusterversions",
-                "customresourcedefinitions", "clusterdeployments"}
-"""Cluster-scoped resources, and ClusterDeployments (listed across all namespaces)."""
+                "customresourcedefinitions", "clusterdeployments", "applications"}
+"""Cluster-scoped resources, and ClusterDeployments and Argo CD Applications (listed across all namespaces)."""
 
 
 class Policy:
