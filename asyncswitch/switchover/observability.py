@@ -100,6 +100,7 @@ async def verify_one_compactor(ctx: SwitchoverContext) -> None:
             return False
 
         await old.ready()
+        await new.ready()
         never_two({})
         try:
             await new.wait_for(lambda _: never_two(_) or count() == expected, timeout=timeouts.pods,
