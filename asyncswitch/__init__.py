@@ -20,15 +20,17 @@ if TYPE_CHECKING:
     from .config import RunConfig
     from .runner import Engine, RunResult
     from .sim.acm import SimConfig, SimulatedHubPair
+    from .switchover import InvariantReport, check_invariants
 
-__all__ = ["AsyncswitchError", "ConfigError", "Engine", "RunConfig", "RunResult", "SimConfig",
-           "SimulatedHubPair", "__version__"]
+__all__ = ["AsyncswitchError", "ConfigError", "Engine", "InvariantReport", "RunConfig", "RunResult", "SimConfig",
+           "SimulatedHubPair", "__version__", "check_invariants"]
 
 __version__ = "0.1.0"
 
 _LAZY = {
     "RunConfig": ".config", "Engine": ".runner", "RunResult": ".runner",
     "SimConfig": ".sim.acm", "SimulatedHubPair": ".sim.acm",
+    "InvariantReport": ".switchover", "check_invariants": ".switchover",
 }
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 __all__ = [
     "ACM_NAMESPACE",
     "AVAILABLE",
+    "BACKUP_CLUSTER_LABEL",
     "BACKUP_NAMESPACE",
     "BACKUP_TYPE_LABEL",
     "DISABLE_AUTO_IMPORT",
@@ -36,6 +37,8 @@ IMPORT_CONFIGMAP = "import-controller-config"
 THANOS_COMPACT = "observability-thanos-compact"
 OBSERVATORIUM_API = "observability-observatorium-api"
 THANOS_SECRET = "thanos-object-storage"
+BACKUP_CLUSTER_LABEL = "cluster.open-cluster-management.io/backup-cluster"
+"""The hub id (ClusterVersion spec.clusterID, or "unknown") of the hub whose schedule wrote a backup."""
 BACKUP_TYPE_LABEL = "cluster.open-cluster-management.io/backup-schedule-type"
 VELERO_SCHEDULE_LABEL = "velero.io/schedule-name"
 DISABLE_AUTO_IMPORT = "import.open-cluster-management.io/disable-auto-import"

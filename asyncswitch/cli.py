@@ -17,6 +17,7 @@ import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import structlog
 
@@ -42,7 +43,16 @@ from .runner import Engine
 from .sim import EmulatedHubPair
 from .sim.acm import PROFILES, SimConfig, SimulatedHubPair, profile_named
 from .sim.acm.versions import DEFAULT_ACM_VERSION, parse_acm_version
-from .switchover import ActivationMethod, Method, OldHubAction, SwitchoverOptions, default_state_path, run_switchover
+from .switchover import (
+    ActivationMethod,
+    ArgocdMode,
+    Method,
+    OldHubAction,
+    SwitchoverOptions,
+    Timeouts,
+    default_state_path,
+    run_switchover,
+)
 
 __all__ = ["main"]
 
@@ -94,6 +104,28 @@ def _non_negative(text: str) -> int:
     return value
 
 
+def _share(text: str) -> float:
+    value = float(text)
+    if not 0.0 < value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{value:g} is not above 0 and at most 1")
+    return value
+
+
+def _add_pipeline_options(parser: argparse.ArgumentParser) -> None:
+    """Options of the switchover pipeline that ``switchover`` and ``run`` share."""
+    parser.add_argument("--min-cluster-share", type=_share, default=1.0, metavar="SHARE",
+                        help="share of the managed clusters (0-1) that must be Available and Joined on the new hub "
+                             "(default 1.0: all); the rest are reported")
+    parser.add_argument("--argocd", choices=[m.value for m in ArgocdMode], default=ArgocdMode.WARN.value,
+                        help="Argo CD Applications auto-syncing ACM resources: pause their auto-sync for the "
+                             "switchover, warn (default), or refuse to start")
+    parser.add_argument("--manage-auto-import-strategy", action="store_true",
+                        help="ACM 2.14+: ImportAndSync on the new hub during the switchover, reset afterwards")
+    parser.add_argument("--compactor-watch", type=float, default=None, metavar="SECONDS",
+                        help="after the switchover, watch both hubs this long for a second Thanos compactor "
+                             "(default 300; on the embedded hubs 300 simulated seconds)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m asyncswitch", description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--version", action="version", version=f"asyncswitch {__version__}")
@@ -126,6 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help=f"ACM version of the simulated hubs, or hub-a's,hub-b's (2.11-2.17; default "
                           f"{DEFAULT_ACM_VERSION})")
     run.add_argument("--seed", type=int, default=0)
+    _add_pipeline_options(run)
 
     sw = sub.add_parser("switchover", help="one switchover between two kubeconfig contexts")
     sw.add_argument("--kubeconfig", type=Path, default=None,
@@ -138,6 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
                     default=ActivationMethod.PATCH.value, help="passive method only: patch (default) or restore")
     sw.add_argument("--min-managed-clusters", type=_non_negative, default=0,
                     help="fail activation if fewer managed clusters arrive (default 0: report only)")
+    _add_pipeline_options(sw)
     sw.add_argument("--validate-only", action="store_true", help="run preflight only")
     sw.add_argument("--dry-run", action="store_true", help="read both hubs, change nothing, write no state")
     sw.add_argument("--state-file", type=Path, default=None,
@@ -234,6 +268,17 @@ async def _serve_sim(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _pipeline_options(args: argparse.Namespace) -> dict[str, Any]:
+    out: dict[str, Any] = {"min_cluster_share": args.min_cluster_share,
+                           "manage_auto_import_strategy": args.manage_auto_import_strategy,
+                           "argocd": ArgocdMode(args.argocd)}
+    if args.compactor_watch is not None:
+        if args.compactor_watch < 0:
+            raise ConfigError("--compactor-watch must not be negative")
+        out["timeouts"] = Timeouts(compactor_watch=args.compactor_watch)
+    return out
+
+
 def _kubeconfig_path(given: Path | None) -> Path:
     if given is not None:
         return given
@@ -247,7 +292,8 @@ async def _switchover(args: argparse.Namespace) -> int:
     options = SwitchoverOptions(
         method=Method(args.method), old_hub_action=OldHubAction(args.old_hub_action),
         activation_method=ActivationMethod(args.activation_method),
-        min_managed_clusters=args.min_managed_clusters, dry_run=args.dry_run, validate_only=args.validate_only)
+        min_managed_clusters=args.min_managed_clusters, dry_run=args.dry_run, validate_only=args.validate_only,
+        **_pipeline_options(args))
     kubeconfig = _kubeconfig_path(args.kubeconfig)
     state_path = args.state_file or default_state_path(args.primary_context, args.secondary_context)
     async with Hub.connect(kubeconfig, args.primary_context) as primary, \
@@ -292,7 +338,7 @@ async def _run(args: argparse.Namespace) -> int:
         resume=_resume_dir(args), inject_failure=args.inject_failure, inject_at_phase=args.inject_at_phase,
         dry_run=args.dry_run, output_dir=args.output_dir, log_format=args.log_format,
         progress=not args.no_progress, sim_clusters=args.sim_clusters, sim_profile=args.sim_profile, seed=args.seed,
-        sim_acm_version=args.sim_acm_version)
+        sim_acm_version=args.sim_acm_version, **_pipeline_options(args))
     main_task = asyncio.current_task()
     assert main_task is not None
     loop = asyncio.get_running_loop()

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
-from .switchover.options import ActivationMethod, Method, OldHubAction, Timeouts
+from .switchover.options import ActivationMethod, ArgocdMode, Method, OldHubAction, Timeouts
 
 __all__ = ["FAULT_SCENARIOS", "PHASE_NAMES", "RunConfig"]
 
@@ -55,6 +55,12 @@ class RunConfig:
     """ACM version of the embedded simulated hubs, or "hub-a's,hub-b's" (2.11 to 2.17)."""
     seed: int = 0
     min_managed_clusters: int = 0
+    min_cluster_share: float = 1.0
+    """Share of the managed clusters that must be Available and Joined on the new hub (0 < share <= 1)."""
+    argocd: ArgocdMode = ArgocdMode.WARN
+    """Argo CD Applications auto-syncing ACM resources: pause, warn or refuse."""
+    manage_auto_import_strategy: bool = False
+    """ACM 2.14+: ImportAndSync on the new hub during each switchover, reset afterwards."""
     timeouts: Timeouts = field(default_factory=Timeouts)
     full_backup_stability: float = 600.0
     """Full method: seconds to wait for the new primary's backup set to be complete and stable."""
@@ -85,6 +91,8 @@ class RunConfig:
             raise ConfigError("--sim-profile must be instant, fast or realistic")
         if self.activation_method is ActivationMethod.RESTORE and self.method is not Method.PASSIVE:
             raise ConfigError("--activation-method restore applies to --method passive only")
+        if not 0.0 < self.min_cluster_share <= 1.0:
+            raise ConfigError("--min-cluster-share must be above 0 and at most 1")
         if self.fault_hold < 0:
             raise ConfigError("fault hold must not be negative")
         if self.old_hub_action is OldHubAction.DECOMMISSION and self.cycles > 1 and not self.dry_run:
@@ -115,7 +123,7 @@ class RunConfig:
             value = getattr(self, name)
             if isinstance(value, Path):
                 value = str(value)
-            elif isinstance(value, Method | ActivationMethod | OldHubAction):
+            elif isinstance(value, Method | ActivationMethod | OldHubAction | ArgocdMode):
                 value = value.value
             elif isinstance(value, Timeouts):
                 value = dict(vars(value))

@@ -13,7 +13,7 @@ import json
 import os
 import time
 from collections.abc import AsyncGenerator, Collection
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -76,6 +76,11 @@ class Engine:
             raise ConfigError(f"display must be a Display, not {type(display).__name__}")
         if config.embedded and hub_pair is None:
             raise ConfigError("no contexts given and no embedded hub pair: pass hub_pair= or both contexts")
+        seconds = getattr(hub_pair, "real_seconds", None)
+        if config.embedded and callable(seconds):
+            # Simulated hubs run their operators faster: watch as many simulated seconds as asked.
+            config = replace(config, timeouts=replace(
+                config.timeouts, compactor_watch=float(seconds(config.timeouts.compactor_watch))))
         self.config = config
         self._hub_pair = hub_pair
         self._display = display

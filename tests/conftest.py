@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+import structlog
 from kubernetes_asyncio import client, config
 
 from asyncswitch.sim import ApiServer, kubeconfig_for, write_kubeconfig
+
+
+@pytest.fixture(autouse=True)
+def structlog_config_kept() -> Iterator[None]:
+    """A test that runs main() configures logging onto its captured (later closed) streams: undo it, so
+    a later test's warnings do not write to a closed file."""
+    saved = structlog.get_config()
+    yield
+    structlog.configure(**saved)
 
 
 @pytest.fixture(autouse=True)

@@ -211,7 +211,10 @@ class CycleLoop:
         self.publish("cycle_start", cycle_id, cycle=number, primary=primary, secondary=secondary, resumed=resuming)
         options = SwitchoverOptions(method=config.method, old_hub_action=config.old_hub_action,
                                     activation_method=config.activation_method, dry_run=config.dry_run,
-                                    min_managed_clusters=config.min_managed_clusters, timeouts=config.timeouts)
+                                    min_managed_clusters=config.min_managed_clusters, timeouts=config.timeouts,
+                                    min_cluster_share=config.min_cluster_share,
+                                    manage_auto_import_strategy=config.manage_auto_import_strategy,
+                                    argocd=config.argocd)
         activation_started: list[float] = []
         events: asyncio.Queue[SwitchoverEvent | None] = asyncio.Queue()
         injectors: list[asyncio.Task[None]] = []

@@ -17,6 +17,7 @@ __all__ = [
     "BACKUP_SCHEDULES",
     "BACKUP_STORAGE_LOCATIONS",
     "CLUSTER_DEPLOYMENTS",
+    "CLUSTER_VERSIONS",
     "CONFIG_MAPS",
     "CUSTOM_RESOURCE_DEFINITIONS",
     "DATA_PROTECTION_APPLICATIONS",
@@ -93,6 +94,7 @@ MULTICLUSTER_HUBS = Resource("operator.open-cluster-management.io", "v1", "multi
 MULTICLUSTER_OBSERVABILITIES = Resource("observability.open-cluster-management.io", "v1beta2",
                                         "multiclusterobservabilities", "MultiClusterObservability", namespaced=False)
 CLUSTER_DEPLOYMENTS = Resource("hive.openshift.io", "v1", "clusterdeployments", "ClusterDeployment")
+CLUSTER_VERSIONS = Resource("config.openshift.io", "v1", "clusterversions", "ClusterVersion", namespaced=False)
 CONFIG_MAPS = Resource("", "v1", "configmaps", "ConfigMap")
 SECRETS = Resource("", "v1", "secrets", "Secret")
 PODS = Resource("", "v1", "pods", "Pod")
@@ -110,7 +112,7 @@ SELF_SUBJECT_ACCESS_REVIEWS = Resource("authorization.k8s.io", "v1", "selfsubjec
 ALL_RESOURCES: tuple[Resource, ...] = (
     MANAGED_CLUSTERS, BACKUP_SCHEDULES, ACM_RESTORES, VELERO_BACKUPS, VELERO_RESTORES, VELERO_SCHEDULES,
     BACKUP_STORAGE_LOCATIONS, DATA_PROTECTION_APPLICATIONS, MULTICLUSTER_HUBS, MULTICLUSTER_OBSERVABILITIES,
-    CLUSTER_DEPLOYMENTS, CONFIG_MAPS, SECRETS, PODS, NAMESPACES, DEPLOYMENTS, STATEFUL_SETS, ROUTES,
+    CLUSTER_DEPLOYMENTS, CLUSTER_VERSIONS, CONFIG_MAPS, SECRETS, PODS, NAMESPACES, DEPLOYMENTS, STATEFUL_SETS, ROUTES,
     CUSTOM_RESOURCE_DEFINITIONS, ARGO_APPLICATIONS, ARGOCDS, SELF_SUBJECT_ACCESS_REVIEWS,
 )
 """Every type in the table above, for preflight RBAC checks and tests."""

@@ -53,10 +53,20 @@ _MERGE_KEYS: dict[str, str] = {
 _SET_LISTS = {"finalizers"}
 
 
+def _copy_json(value: Any) -> Any:
+    """A copy of a JSON value (dicts, lists, scalars): what deepcopy does for them, several times
+    faster, which matters at one patch per managed cluster per step (docs/performance.md)."""
+    if isinstance(value, dict):
+        return {k: _copy_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy_json(v) for v in value]
+    return value
+
+
 def merge_patch(target: Any, patch: Any) -> Any:
     """RFC 7386: objects merge recursively, ``null`` deletes a key, anything else replaces."""
     if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
+        return _copy_json(patch)
     result = dict(target) if isinstance(target, dict) else {}
     for key, value in patch.items():
         if value is None:

@@ -139,6 +139,8 @@ class FieldSelector:
         return cls(tuple(terms))
 
     def matches(self, obj: Mapping[str, Any]) -> bool:
+        if not self.terms:
+            return True
         return all((_lookup(obj, path) == value) == equal for path, equal, value in self.terms)
 
     def exact_name(self) -> str | None:

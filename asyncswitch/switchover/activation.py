@@ -11,9 +11,18 @@ from __future__ import annotations
 from typing import Any
 
 from ..kube import ACM_RESTORES, CONFIG_MAPS, MANAGED_CLUSTERS, VELERO_RESTORES
+from . import import_strategy
 from .context import Objects, SwitchoverContext
 from .errors import PhaseError
-from .facts import condition_status, managed_clusters, phase, restore_outcome
+from .facts import (
+    RESTORE_INERT,
+    condition_status,
+    managed_clusters,
+    passive_restore_problem,
+    phase,
+    restore_outcome,
+    version_at_least,
+)
 from .names import (
     ACTIVATION_RESTORE,
     AVAILABLE,
@@ -71,24 +80,28 @@ async def run_activation(ctx: SwitchoverContext) -> None:
 
     if not options.dry_run:
         await ctx.step("wait_stale_availability_expired", lambda: _stale_availability_expired(ctx))
+    if import_strategy.applies(ctx):
+        await ctx.step("set_auto_import_strategy", lambda: import_strategy.set_import_and_sync(ctx))
 
     if passive and options.activation_method is ActivationMethod.PATCH:
         async def activate_by_patch() -> None:
             name = ctx.facts.get("activation_restore") or await _passive_restore_name(ctx)
             if name is None:
                 raise PhaseError(f"no passive-sync Restore on {hub.name} to activate", phase=ctx.phase)
+            if "stale_mc_restore" in ctx.facts:  # a resumed run: was our patch applied before the crash?
+                current = await hub.get(ACM_RESTORES, name, BACKUP_NAMESPACE)
+                if ((current or {}).get("spec") or {}).get("veleroManagedClustersBackupName") == "latest":
+                    return
 
             def settled(restores: Objects) -> bool:
                 # Unknown and Running are the passive sync's periodic blips: wait them out, don't fail.
                 found = next((r for r in restores.values() if r["metadata"]["name"] == name), None)
                 if found is None:
                     raise PhaseError(f"Restore {name} disappeared from {hub.name}", phase=ctx.phase)
-                if phase(found) in ("Enabled", "Finished", "Completed"):
-                    return True
-                if restore_outcome(found, passive=True) == "failed":
-                    raise PhaseError(f"passive Restore {name} is {phase(found)}, not Enabled: "
-                                     f"{(found.get('status') or {}).get('lastMessage', '')}", phase=ctx.phase)
-                return False
+                problem = passive_restore_problem(found, hub.name)
+                if problem is not None:  # inert or failing: patching it would wait for nothing
+                    raise PhaseError(f"passive Restore {problem}", phase=ctx.phase)
+                return phase(found) == "Enabled"
 
             restores = await ctx.wait(hub, ACM_RESTORES, settled, namespace=BACKUP_NAMESPACE,
                                       timeout=options.timeouts.restore, description=f"passive Restore {name} settled")
@@ -141,6 +154,11 @@ async def run_activation(ctx: SwitchoverContext) -> None:
                 message = ((restore or {}).get("status") or {}).get("lastMessage", "")
                 raise PhaseError(f"Restore {name} on {hub.name} is {state}: {message}", phase=ctx.phase)
             fresh = ((restore or {}).get("status") or {}).get("veleroManagedClustersRestoreName")
+            if phase(restore) in RESTORE_INERT and (not fresh or fresh == stale):
+                # Finished before our change reached it (a resumed run that had patched an inert Restore).
+                raise PhaseError(f"Restore {name} on {hub.name} is {phase(restore)} without a new managed-clusters "
+                                 "restore: the operator never processes it again; delete it and create a new "
+                                 "passive-sync Restore, then run again", phase=ctx.phase)
             return outcome == "done" and bool(fresh) and fresh != stale
 
         restores = await ctx.wait(hub, ACM_RESTORES, restore_done, namespace=BACKUP_NAMESPACE,
@@ -176,7 +194,7 @@ async def run_activation(ctx: SwitchoverContext) -> None:
     await ctx.step("count_managed_clusters", count_clusters)
 
     async def immediate_import() -> None:
-        if not _at_least(str(ctx.facts.get("secondary_version") or ""), 2, 14):
+        if not version_at_least(str(ctx.facts.get("secondary_version") or ""), 2, 14):
             return
         config = await hub.get(CONFIG_MAPS, IMPORT_CONFIGMAP, MCE_NAMESPACE)
         if ((config or {}).get("data") or {}).get("autoImportStrategy", "ImportOnly") != "ImportOnly":

@@ -10,14 +10,31 @@ from typing import Any
 from .names import AVAILABLE, BACKUP_TYPE_LABEL, JOINED, LOCAL_CLUSTER
 
 __all__ = [
-    "RESTORE_FAILED", "RESTORE_TRANSIENT", "acm_owned", "backup_type", "benign_finished_with_errors",
-    "condition_status", "connected", "cron_period_seconds", "managed_clusters", "parse_time", "phase",
+    "RESTORE_FAILED",
+    "RESTORE_INERT",
+    "RESTORE_TRANSIENT",
+    "acm_owned",
+    "backup_type",
+    "benign_finished_with_errors",
+    "condition_status",
+    "connected",
+    "cron_period_seconds",
+    "managed_clusters",
+    "parse_time",
+    "passive_restore_problem",
+    "phase",
     "restore_outcome",
+    "version_at_least",
 ]
 
 Obj = Mapping[str, Any]
 
-RESTORE_FAILED = frozenset({"Error", "Failed", "PartiallyFailed", "FailedWithErrors"})
+RESTORE_FAILED = frozenset({"Error", "EnabledWithErrors", "Failed", "PartiallyFailed", "FailedWithErrors"})
+"""Restore phases that are failures at once: Error, and EnabledWithErrors (2.17+, a sync whose Velero
+restores fail). Failed, PartiallyFailed and FailedWithErrors are Velero's words, never an ACM Restore's,
+and are kept only so that a hub reporting them is not waited on."""
+RESTORE_INERT = frozenset({"Finished", "FinishedWithErrors"})
+"""The operator never processes a Restore in these phases again (acm-operator-facts §1.1 step 3)."""
 RESTORE_TRANSIENT = frozenset({"", "Started", "Running", "Unknown", "Pending"})
 _ACM_NAME = re.compile(r"^acm-(managed-clusters|credentials|resources)-")
 
@@ -63,6 +80,20 @@ def restore_outcome(obj: Obj | None, *, passive: bool) -> str:
     return "waiting"
 
 
+def passive_restore_problem(obj: Obj, hub: str) -> str | None:
+    """Why a passive-sync Restore cannot be activated, with the fix, or None while it can (Enabled, or
+    on its way there: Started, Running, Unknown, no phase yet)."""
+    current = phase(obj)
+    name = (obj.get("metadata") or {}).get("name", "")
+    message = str((obj.get("status") or {}).get("lastMessage") or "")
+    if current in RESTORE_INERT:
+        return (f"{name} on {hub} is {current}" + (f" ({message})" if message else "") +
+                ": the operator never processes it again; delete it and create a new passive-sync Restore")
+    if current in RESTORE_FAILED:
+        return f"{name} on {hub} is {current}: {message}"
+    return None
+
+
 def backup_type(obj: Obj) -> str | None:
     labels = (obj.get("metadata") or {}).get("labels") or {}
     if BACKUP_TYPE_LABEL in labels:
@@ -75,6 +106,15 @@ def backup_type(obj: Obj) -> str | None:
 
 def acm_owned(obj: Obj) -> bool:
     return backup_type(obj) is not None
+
+
+def version_at_least(version: str, major: int, minor: int) -> bool:
+    """Whether an ACM version string (``2.14.2``) is at least ``major.minor``; unreadable ones are not."""
+    parts = version.split(".")
+    try:
+        return (int(parts[0]), int(parts[1])) >= (major, minor)
+    except (IndexError, ValueError):
+        return False
 
 
 def parse_time(text: str | None) -> float | None:

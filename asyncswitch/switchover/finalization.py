@@ -9,12 +9,15 @@ managed-clusters backup must complete; the MultiClusterHub must be Running; then
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from ..kube import ACM_RESTORES, BACKUP_SCHEDULES, MULTICLUSTER_HUBS, VELERO_BACKUPS
+from .argocd import resume_auto_sync
 from .context import Objects, SwitchoverContext
 from .errors import PhaseError
 from .facts import backup_type, cron_period_seconds, parse_time, phase
+from .identity import backup_hub_id, hub_identity
 from .names import ACM_NAMESPACE, BACKUP_NAMESPACE
 from .old_hub import handle_old_hub
 
@@ -59,9 +62,8 @@ async def run_finalization(ctx: SwitchoverContext) -> None:
         ours = [s for s in found if s["metadata"].get("uid") not in old_uids]
         if ours:  # created by this step before a crash: keep it, enabled when it was created (not now,
             # which would take its first backup for an old one and wait a whole cron period for the next)
-            created_at = parse_time(ours[0]["metadata"].get("creationTimestamp"))
             await ctx.remember(new_schedule_uid=ours[0]["metadata"]["uid"],
-                               schedule_enabled_at=created_at or time.time(),
+                               schedule_created_at=ours[0]["metadata"].get("creationTimestamp", ""),
                                schedule_cron=(ours[0].get("spec") or {}).get("veleroSchedule", ""))
             return
         spec: dict[str, Any] = {}
@@ -81,8 +83,10 @@ async def run_finalization(ctx: SwitchoverContext) -> None:
         body = {"apiVersion": "cluster.open-cluster-management.io/v1beta1", "kind": "BackupSchedule",
                 "metadata": {"name": name, "namespace": BACKUP_NAMESPACE}, "spec": spec}
         created = await ctx.create(hub, BACKUP_SCHEDULES, body, BACKUP_NAMESPACE)
-        await ctx.remember(new_schedule_uid=(created or {}).get("metadata", {}).get("uid"),
-                           schedule_enabled_at=time.time(), schedule_cron=spec.get("veleroSchedule", ""))
+        # The hub's own creationTimestamp: new backups are told by the hub's clock, never by ours.
+        meta = (created or {}).get("metadata", {})
+        await ctx.remember(new_schedule_uid=meta.get("uid"), schedule_created_at=meta.get("creationTimestamp", ""),
+                           schedule_cron=spec.get("veleroSchedule", ""))
 
     await ctx.step("enable_backup_schedule", enable_schedule, verify=schedule_recreated)
     if ctx.options.dry_run:
@@ -103,17 +107,26 @@ async def run_finalization(ctx: SwitchoverContext) -> None:
     await ctx.step("verify_backup_schedule_enabled", schedule_enabled)
 
     async def new_backup() -> None:
-        enabled_at = float(ctx.facts.get("schedule_enabled_at") or 0)
+        # Both times are the new hub's: its schedule's creationTimestamp and its backups' startTimestamp.
+        # And only the new hub's own backups count: the shared storage also holds (and Velero syncs in)
+        # backups the other hub wrote, labelled with that hub's id.
+        created_at = parse_time(str(ctx.facts.get("schedule_created_at") or "")) or 0.0
+        hub_id = await hub_identity(hub)
+        if hub_id is None:
+            ctx.warn(f"cannot read {hub.name}'s hub id (no ClusterVersion clusterID, no labelled Velero schedules): "
+                     "a backup the other hub writes now could be taken for the new hub's")
         period = cron_period_seconds(str(ctx.facts.get("schedule_cron") or ""))
         timeout = max(timeouts.new_backup_min, period)
-        before = {b["metadata"]["name"] for b in (await hub.list(VELERO_BACKUPS, BACKUP_NAMESPACE)).items
-                  if _started(b) < enabled_at - 1}
+
+        def ours(backup: Mapping[str, Any]) -> bool:
+            by_us = hub_id is None or backup_hub_id(backup) == hub_id
+            return backup_type(backup) == "managedClusters" and by_us and _started(backup) >= created_at
 
         def fresh_mc_backup(backups: Objects) -> bool:
             for backup in backups.values():
-                name = backup["metadata"]["name"]
-                if name in before or backup_type(backup) != "managedClusters":
+                if not ours(backup):
                     continue
+                name = backup["metadata"]["name"]
                 if phase(backup) in ("Failed", "PartiallyFailed"):
                     raise PhaseError(f"the new managed-clusters backup {name} is {phase(backup)}", phase=ctx.phase)
                 if phase(backup) == "Completed":
@@ -122,9 +135,8 @@ async def run_finalization(ctx: SwitchoverContext) -> None:
 
         backups = await ctx.wait(hub, VELERO_BACKUPS, fresh_mc_backup, namespace=BACKUP_NAMESPACE, timeout=timeout,
                                  description="a new managed-clusters backup from the new hub, Completed")
-        done = [b for b in backups.values() if b["metadata"]["name"] not in before
-                and backup_type(b) == "managedClusters" and phase(b) == "Completed"]
-        latest = max(done, key=lambda b: b["metadata"]["name"])
+        done = [b for b in backups.values() if ours(b) and phase(b) == "Completed"]
+        latest = max(done, key=_started)
         errors = int((latest.get("status") or {}).get("errors") or 0)
         if errors:
             raise PhaseError(f"backup {latest['metadata']['name']} completed with {errors} error(s)", phase=ctx.phase)
@@ -139,9 +151,11 @@ async def run_finalization(ctx: SwitchoverContext) -> None:
 
     await ctx.step("verify_mch_health", mch_healthy)
     await handle_old_hub(ctx)
+    if ctx.facts.get("argocd_paused"):
+        await ctx.step("resume_argocd_auto_sync", lambda: resume_auto_sync(ctx))
 
 
-def _started(backup: dict[str, Any]) -> float:
+def _started(backup: Mapping[str, Any]) -> float:
     status = backup.get("status") or {}
     return (parse_time(status.get("startTimestamp")) or parse_time(backup["metadata"].get("creationTimestamp"))
             or 0.0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..acm_names import (
     ACM_NAMESPACE,
     AVAILABLE,
+    BACKUP_CLUSTER_LABEL,
     BACKUP_NAMESPACE,
     BACKUP_TYPE_LABEL,
     DISABLE_AUTO_IMPORT,
@@ -25,6 +26,7 @@ __all__ = [
     "ACM_NAMESPACE",
     "ACTIVATION_RESTORE",
     "AVAILABLE",
+    "BACKUP_CLUSTER_LABEL",
     "BACKUP_NAMESPACE",
     "BACKUP_TYPE_LABEL",
     "DISABLE_AUTO_IMPORT",

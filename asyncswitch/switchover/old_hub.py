@@ -8,7 +8,8 @@ from typing import Any
 from ..kube import ACM_RESTORES, MANAGED_CLUSTERS, MULTICLUSTER_HUBS, MULTICLUSTER_OBSERVABILITIES, PODS, WaitTimeout
 from .activation import restore_body
 from .context import SwitchoverContext
-from .facts import managed_clusters
+from .errors import PhaseError
+from .facts import managed_clusters, passive_restore_problem, phase
 from .names import ACM_NAMESPACE, BACKUP_NAMESPACE, LOCAL_CLUSTER, OBSERVABILITY_NAMESPACE, PASSIVE_RESTORE
 from .options import OldHubAction
 
@@ -31,11 +32,17 @@ async def _make_passive(ctx: SwitchoverContext) -> None:
                                                          sync=True, interval="10m"), BACKUP_NAMESPACE)
     if ctx.options.dry_run:
         return
-    await ctx.wait(hub, ACM_RESTORES,
-                   lambda rs: any(r["metadata"]["name"] == PASSIVE_RESTORE
-                                  and (r.get("status") or {}).get("phase") in ("Enabled", "Finished")
-                                  for r in rs.values()),
-                   namespace=BACKUP_NAMESPACE, timeout=ctx.options.timeouts.restore,
+
+    def enabled(restores: Mapping[str, Mapping[str, Any]]) -> bool:
+        found = next((r for r in restores.values() if r["metadata"]["name"] == PASSIVE_RESTORE), None)
+        if found is None:
+            return False
+        problem = passive_restore_problem(found, hub.name)
+        if problem is not None:
+            raise PhaseError(f"the old hub's passive Restore {problem}", phase=ctx.phase)
+        return phase(found) == "Enabled"
+
+    await ctx.wait(hub, ACM_RESTORES, enabled, namespace=BACKUP_NAMESPACE, timeout=ctx.options.timeouts.restore,
                    description=f"{PASSIVE_RESTORE} Enabled on the old hub")
 
 

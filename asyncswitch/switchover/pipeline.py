@@ -141,6 +141,7 @@ def _describe(exc: BaseException, phase: Phase) -> str:
 def _options_record(options: SwitchoverOptions) -> dict[str, object]:
     return {"method": options.method.value, "old_hub_action": options.old_hub_action.value,
             "activation_method": options.activation_method.value,
-            "min_managed_clusters": options.min_managed_clusters}
+            "min_managed_clusters": options.min_managed_clusters, "min_cluster_share": options.min_cluster_share,
+            "manage_auto_import_strategy": options.manage_auto_import_strategy, "argocd": options.argocd.value}
 
 

@@ -7,15 +7,26 @@ is one watch over all ManagedClusters with a deadline.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 
 from ..kube import DEPLOYMENTS, MANAGED_CLUSTERS, PODS, STATEFUL_SETS, HubApiError, ResourceCache, WaitTimeout
 from .context import Objects, SwitchoverContext
 from .errors import PhaseError
-from .facts import connected, managed_clusters
-from .names import DISABLE_AUTO_IMPORT, LOCAL_CLUSTER, OBSERVABILITY_NAMESPACE, OBSERVATORIUM_API, THANOS_COMPACT
+from .facts import condition_status, connected, managed_clusters
+from .import_strategy import reset_auto_import_strategy
+from .names import (
+    AVAILABLE,
+    DISABLE_AUTO_IMPORT,
+    JOINED,
+    LOCAL_CLUSTER,
+    OBSERVABILITY_NAMESPACE,
+    OBSERVATORIUM_API,
+    THANOS_COMPACT,
+)
+from .observability import verify_one_compactor
 
-__all__ = ["every_cluster_connected", "run_post_activation"]
+__all__ = ["enough_clusters_connected", "every_cluster_connected", "run_post_activation"]
 
 
 async def run_post_activation(ctx: SwitchoverContext) -> None:
@@ -40,7 +51,10 @@ async def run_post_activation(ctx: SwitchoverContext) -> None:
         return
 
     async def clusters_connected() -> None:
-        all_connected = every_cluster_connected(ctx.facts.get("expected_clusters") or [])
+        expected = list(ctx.facts.get("expected_clusters") or [])
+        share = ctx.options.min_cluster_share
+        timeouts = ctx.options.timeouts
+        enough = every_cluster_connected(expected) if share >= 1.0 else enough_clusters_connected(expected, share)
 
         def summary(objects: Objects) -> str:
             clusters = managed_clusters(objects)
@@ -48,14 +62,33 @@ async def run_post_activation(ctx: SwitchoverContext) -> None:
             waiting = sorted(c["metadata"]["name"] for c in clusters.values() if not connected(c))
             return f"{ready}/{len(clusters)} Available and Joined; waiting for {', '.join(waiting[:5]) or 'none'}"
 
-        ctx.emit("wait_started", "managed clusters connected", hub=hub.name)
+        ctx.emit("wait_started", "managed clusters connected", hub=hub.name, timeout=timeouts.clusters_connected)
+        first = min(timeouts.clusters_first_window, timeouts.clusters_connected)
         async with ResourceCache(hub, MANAGED_CLUSTERS) as cache:
-            objects = await cache.wait_for(all_connected, timeout=ctx.options.timeouts.clusters_connected,
-                                           description="every managed cluster Available and Joined",
-                                           summary=summary)
-        ctx.emit("wait_satisfied", "managed clusters connected", hub=hub.name, clusters=len(objects) - 1)
+            try:
+                objects = await cache.wait_for(enough, timeout=first, summary=summary,
+                                               description="every managed cluster Available and Joined")
+            except WaitTimeout:
+                late = _not_connected(cache.objects, expected)
+                ctx.warn(f"{len(late)} managed cluster(s) not Available and Joined on {hub.name} after {first:g} s: "
+                         f"{_names(late)}; waiting up to {timeouts.clusters_connected:g} s in all")
+                try:
+                    objects = await cache.wait_for(enough, timeout=max(0.0, timeouts.clusters_connected - first),
+                                                   summary=summary,
+                                                   description="every managed cluster Available and Joined")
+                except WaitTimeout:
+                    raise PhaseError(_cluster_report(cache.objects, expected, hub.name, timeouts.clusters_connected,
+                                                     share), phase=ctx.phase) from None
+        late = _not_connected(objects, expected)
+        if late:  # enough of them, not all
+            ctx.warn(f"{len(late)} managed cluster(s) not Available and Joined on {hub.name}, within "
+                     f"--min-cluster-share {share:g}: {_names(late)}")
+        ctx.emit("wait_satisfied", "managed clusters connected", hub=hub.name,
+                 clusters=len(managed_clusters(objects)))
 
     await ctx.step("verify_clusters_connected", clusters_connected)
+    if ctx.facts.get("auto_import_strategy", {}).get("set"):
+        await ctx.step("reset_auto_import_strategy", lambda: reset_auto_import_strategy(ctx))
 
     if ctx.facts.get("secondary_observability"):
         async def observability_up() -> None:
@@ -82,6 +115,51 @@ async def run_post_activation(ctx: SwitchoverContext) -> None:
 
         await ctx.step("observability_scale_up", observability_up)
 
+    if ctx.facts.get("primary_observability") or ctx.facts.get("secondary_observability"):
+        await ctx.step("verify_one_compactor", lambda: verify_one_compactor(ctx))
+
+
+def enough_clusters_connected(expected: Iterable[str], share: float) -> Callable[[Objects], bool]:
+    """The predicate "at least ``share`` of the expected clusters Available and Joined" (one pass a call)."""
+    wanted = set(expected)
+    need = math.ceil(share * len(wanted) - 1e-9)
+
+    def check(objects: Objects) -> bool:
+        return sum(1 for name in wanted if name in objects and connected(objects[name])) >= need
+
+    return check
+
+
+def _not_connected(objects: Objects, expected: Iterable[str]) -> dict[str, str]:
+    """Each expected or present non-local cluster not Available and Joined → its state, in words."""
+    clusters = managed_clusters(objects)
+    out: dict[str, str] = {}
+    for name in sorted(set(expected) | set(clusters)):
+        cluster = clusters.get(name)
+        if cluster is None:
+            out[name] = "not on the hub"
+        elif not connected(cluster):
+            out[name] = (f"Available: {condition_status(cluster, AVAILABLE) or 'none'}, "
+                         f"Joined: {condition_status(cluster, JOINED) or 'none'}")
+    return out
+
+
+def _names(states: dict[str, str], limit: int = 20) -> str:
+    names = list(states)
+    return ", ".join(names[:limit]) + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+def _cluster_report(objects: Objects, expected: Iterable[str], hub: str, timeout: float, share: float) -> str:
+    clusters = managed_clusters(objects)
+    late = _not_connected(objects, expected)
+    ready = sum(1 for c in clusters.values() if connected(c))
+    total = len(set(expected) | set(clusters))
+    states = "; ".join(f"{name} ({state})" for name, state in list(late.items())[:50])
+    more = f"; and {len(late) - 50} more" if len(late) > 50 else ""
+    need = "" if share >= 1.0 else f" (--min-cluster-share {share:g})"
+    return (f"{hub}: timed out after {timeout:g} s waiting for every managed cluster Available and Joined{need}: "
+            f"{ready}/{total} managed clusters Available and Joined; not connected: {states}{more}")
+
 
 def every_cluster_connected(expected: Iterable[str]) -> Callable[[Objects], bool]:
     """The predicate "every non-local cluster Available and Joined, each expected one among them" for a
@@ -107,19 +185,20 @@ def every_cluster_connected(expected: Iterable[str]) -> Callable[[Objects], bool
                 return False
             next_index += 1
         # Every expected cluster was seen connected: now the whole set, in one pass.
-        present = clusters = 0
+        # A hub with local-cluster alone (a fleet of none, which --min-managed-clusters 0 accepts)
+        # has nothing left to wait for.
+        present = 0
         for name, cluster in objects.items():
             if name == LOCAL_CLUSTER:
                 continue
             if not connected(cluster):
                 blocker = name
                 return False
-            clusters += 1
             present += name in wanted
         if present < len(order):  # an expected cluster went away: wait for it from its place in the order
             next_index = next(i for i, name in enumerate(order) if name not in objects)
             return False
-        return clusters > 0
+        return True
 
     return check
 

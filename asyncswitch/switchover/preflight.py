@@ -6,6 +6,7 @@ need (versions, observability) are recorded in the state.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from ..kube import (
@@ -23,20 +24,26 @@ from ..kube import (
     Hub,
     HubApiError,
 )
+from .argocd import acm_applications, auto_syncing, describe
 from .context import Objects, SwitchoverContext
 from .errors import PreflightFailed
 from .facts import (
     backup_type,
-    benign_finished_with_errors,
     condition_status,
     connected,
     parse_time,
+    passive_restore_problem,
     phase,
+    version_at_least,
 )
 from .names import ACM_NAMESPACE, BACKUP_NAMESPACE, JOINED, LOCAL_CLUSTER, OBSERVABILITY_NAMESPACE, THANOS_SECRET
-from .options import Method
+from .options import ArgocdMode, Method, SwitchoverOptions
+from .permissions import required_permissions
 
-__all__ = ["CheckResult", "run_preflight"]
+__all__ = ["OLDEST_ACM", "CheckResult", "run_preflight"]
+
+OLDEST_ACM = (2, 11)
+"""The oldest ACM release the pipeline handles (2.11: the BackupSchedule is deleted, not paused)."""
 
 
 @dataclass(frozen=True)
@@ -72,19 +79,25 @@ async def run_preflight(ctx: SwitchoverContext) -> list[CheckResult]:
             reachable = checks.add(f"connectivity ({role})", False, f"{hub.name}: {exc}")
     if not reachable:
         raise PreflightFailed([r.message for r in checks.results if not r.passed])
+    versions = {role: await _acm_version(hub) for role, hub in hubs}
     for role, hub in hubs:
-        await _rbac(checks, role, hub)
+        await _rbac(checks, role, hub, ctx.options, versions["primary"])
         await _namespaces(checks, role, hub)
         await _oadp(checks, role, hub)
-    versions = {role: await _acm_version(hub) for role, hub in hubs}
     checks.add("ACM version", bool(versions["primary"]) and versions["primary"] == versions["secondary"],
                f"primary {versions['primary'] or 'unknown'}, secondary {versions['secondary'] or 'unknown'}")
+    too_old = sorted({v for v in versions.values() if v and not version_at_least(v, *OLDEST_ACM)})
+    if too_old:
+        checks.add("ACM version supported", False,
+                   f"ACM {', '.join(too_old)} is older than {OLDEST_ACM[0]}.{OLDEST_ACM[1]}, the oldest release "
+                   "asyncswitch can switch over: upgrade the hubs first")
     await _backups(checks, ctx)
     await _schedule(checks, ctx.primary)
     await _cluster_deployments(checks, ctx.primary)
     await _clusters_in_backup(checks, ctx.primary)
     if ctx.options.method is Method.PASSIVE:
         await _passive_sync(checks, ctx.secondary)
+    await _argocd(checks, ctx)
     observability = {role: await hub.get(NAMESPACES, OBSERVABILITY_NAMESPACE) is not None for role, hub in hubs}
     if observability["secondary"]:
         secret = await ctx.secondary.get(SECRETS, THANOS_SECRET, OBSERVABILITY_NAMESPACE)
@@ -99,15 +112,31 @@ async def run_preflight(ctx: SwitchoverContext) -> list[CheckResult]:
     return checks.results
 
 
-async def _rbac(checks: _Checks, role: str, hub: Hub) -> None:
-    denied = []
-    for verb, resource in (("patch", BACKUP_SCHEDULES), ("create", ACM_RESTORES), ("delete", ACM_RESTORES),
-                           ("patch", MANAGED_CLUSTERS), ("list", VELERO_BACKUPS)):
-        review = await hub.create_access_review(verb=verb, resource=resource, namespace=None)
-        if not (review.get("status") or {}).get("allowed"):
-            denied.append(f"{verb} {resource.plural}")
+async def _argocd(checks: _Checks, ctx: SwitchoverContext) -> None:
+    mode = ctx.options.argocd
+    found = [describe(hub, app) for hub in (ctx.primary, ctx.secondary)
+             for app in await acm_applications(hub) if auto_syncing(app)]
+    if not found:
+        return
+    what = "; ".join(found)
+    if mode is ArgocdMode.REFUSE:
+        checks.add("Argo CD", False, f"{what}: pause their auto-sync (or run with --argocd pause)")
+    elif mode is ArgocdMode.PAUSE:
+        checks.add("Argo CD", False, f"{what}: auto-sync paused for the switchover, restored after it",
+                   critical=False)
+    else:
+        checks.add("Argo CD", False, f"{what}: it may undo the switchover (--argocd pause pauses it)", critical=False)
+
+
+async def _rbac(checks: _Checks, role: str, hub: Hub, options: SwitchoverOptions, primary_version: str) -> None:
+    """Ask the hub, one access review per row of the permission table this run needs, all at once."""
+    needed = required_permissions(options, role, primary_version)
+    reviews = await asyncio.gather(*(
+        hub.create_access_review(verb=p.verb, resource=p.resource, namespace=p.namespace) for p in needed))
+    denied = [p.describe() for p, review in zip(needed, reviews, strict=True)
+              if not (review.get("status") or {}).get("allowed")]
     checks.add(f"RBAC ({role})", not denied,
-               "allowed" if not denied else f"{hub.name} denies: {', '.join(denied)}")
+               f"{len(needed)} permissions allowed" if not denied else f"{hub.name} denies: {', '.join(denied)}")
 
 
 async def _namespaces(checks: _Checks, role: str, hub: Hub) -> None:
@@ -204,10 +233,7 @@ async def _passive_sync(checks: _Checks, hub: Hub) -> None:
         checks.add("passive sync (secondary)", False, f"no passive-sync Restore on {hub.name}")
         return
     restore = max(passive, key=lambda r: r["metadata"].get("creationTimestamp", ""))
-    # Started, Running and (up to 2.16) Unknown are a resync pass in progress: it ends Enabled again, and
-    # activation waits for that (facts §1.5).
-    ok = phase(restore) in ("Enabled", "Finished", "Completed", "Started", "Running", "Unknown") or \
-        benign_finished_with_errors(restore)
-    checks.add("passive sync (secondary)", ok,
-               f"{restore['metadata']['name']} is {phase(restore) or 'without phase'}: "
-               f"{(restore.get('status') or {}).get('lastMessage', '')}")
+    problem = passive_restore_problem(restore, hub.name)
+    checks.add("passive sync (secondary)", problem is None,
+               problem or f"{restore['metadata']['name']} is {phase(restore) or 'without phase'}: "
+                          f"{(restore.get('status') or {}).get('lastMessage', '')}")

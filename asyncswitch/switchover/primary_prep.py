@@ -1,12 +1,17 @@
-"""Phase 2, primary preparation: stop the old hub from writing backups and from taking clusters back."""
+"""Phase 2, primary preparation: stop the old hub from writing backups, from taking clusters back, and from
+compacting the shared metrics storage."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from ..kube import BACKUP_SCHEDULES, MANAGED_CLUSTERS, PODS, STATEFUL_SETS, HubApiError, WaitTimeout
+from ..kube import BACKUP_SCHEDULES, MANAGED_CLUSTERS
+from .argocd import pause_auto_sync
 from .context import SwitchoverContext
-from .names import BACKUP_NAMESPACE, DISABLE_AUTO_IMPORT, LOCAL_CLUSTER, OBSERVABILITY_NAMESPACE, THANOS_COMPACT
+from .facts import version_at_least
+from .names import BACKUP_NAMESPACE, DISABLE_AUTO_IMPORT, LOCAL_CLUSTER
+from .observability import old_hub_observability_stopped, stop_old_hub_observability
+from .options import ArgocdMode
 
 __all__ = ["run_primary_prep", "saved_schedule"]
 
@@ -23,22 +28,36 @@ def saved_schedule(obj: dict[str, Any]) -> dict[str, Any]:
 
 async def run_primary_prep(ctx: SwitchoverContext) -> None:
     hub = ctx.primary
+    if ctx.options.argocd is ArgocdMode.PAUSE:
+        await ctx.step("pause_argocd_auto_sync", lambda: pause_auto_sync(ctx))
+
+    # ACM 2.11 has no spec.paused (the field is dropped): there the runbook deletes the schedule, whose
+    # spec the state keeps (for finalization on the new hub, and for a rollback).
+    deletes = not version_at_least(str(ctx.facts.get("primary_version") or ""), 2, 12)
 
     async def schedule_paused() -> bool:
         found = (await hub.list(BACKUP_SCHEDULES, BACKUP_NAMESPACE, limit=1)).items
-        return not found or bool((found[0].get("spec") or {}).get("paused"))
+        return not found or (not deletes and bool((found[0].get("spec") or {}).get("paused")))
 
     async def pause_backup_schedule() -> None:
         found = (await hub.list(BACKUP_SCHEDULES, BACKUP_NAMESPACE, limit=1)).items
         if not found:
-            ctx.warn(f"no BackupSchedule on {hub.name}; nothing to pause")
+            if "saved_backup_schedule" not in ctx.facts:
+                ctx.warn(f"no BackupSchedule on {hub.name}; nothing to pause")
             return
         schedule = found[0]
         if "saved_backup_schedule" not in ctx.facts:
             await ctx.remember(saved_backup_schedule=saved_schedule(schedule))
-        if not (schedule.get("spec") or {}).get("paused"):
-            await ctx.patch(hub, BACKUP_SCHEDULES, schedule["metadata"]["name"], {"spec": {"paused": True}},
-                            BACKUP_NAMESPACE)
+        name = schedule["metadata"]["name"]
+        if deletes:
+            if not schedule["metadata"].get("deletionTimestamp"):
+                await ctx.delete(hub, BACKUP_SCHEDULES, name, BACKUP_NAMESPACE, uid=schedule["metadata"].get("uid"))
+            if not ctx.options.dry_run:
+                await ctx.wait(hub, BACKUP_SCHEDULES, lambda s: not s, namespace=BACKUP_NAMESPACE,
+                               timeout=ctx.options.timeouts.schedule_deletion,
+                               description="the old hub's BackupSchedule gone (ACM 2.11: deleted, not paused)")
+        elif not (schedule.get("spec") or {}).get("paused"):
+            await ctx.patch(hub, BACKUP_SCHEDULES, name, {"spec": {"paused": True}}, BACKUP_NAMESPACE)
 
     await ctx.step("pause_backup_schedule", pause_backup_schedule, verify=schedule_paused)
 
@@ -53,23 +72,5 @@ async def run_primary_prep(ctx: SwitchoverContext) -> None:
     await ctx.step("disable_auto_import", disable_auto_import)
 
     if ctx.facts.get("primary_observability"):
-        async def scale_down_compactor() -> None:
-            compactor = await hub.get(STATEFUL_SETS, THANOS_COMPACT, OBSERVABILITY_NAMESPACE)
-            if compactor is None:
-                return  # observability namespace without a compactor: nothing writes to the shared storage
-            try:
-                if (compactor.get("spec") or {}).get("replicas", 1) != 0:
-                    await ctx.scale(hub, STATEFUL_SETS, THANOS_COMPACT, 0, OBSERVABILITY_NAMESPACE)
-            except HubApiError as exc:
-                ctx.warn(f"could not scale {THANOS_COMPACT} to 0 on {hub.name}: {exc}")
-                return
-            if ctx.options.dry_run:
-                return
-            try:
-                await ctx.wait(hub, PODS, lambda pods: not pods, namespace=OBSERVABILITY_NAMESPACE,
-                               label_selector="app.kubernetes.io/name=thanos-compact",
-                               timeout=ctx.options.timeouts.pods, description="thanos-compact pods gone")
-            except WaitTimeout as exc:  # the observability operator may scale it back: a warning, as in the runbook
-                ctx.warn(str(exc))
-
-        await ctx.step("scale_down_thanos", scale_down_compactor)
+        await ctx.step("stop_old_hub_observability", lambda: stop_old_hub_observability(ctx),
+                       verify=lambda: old_hub_observability_stopped(ctx))

@@ -35,6 +35,8 @@ from asyncswitch.switchover import (
     SwitchoverEvent,
     SwitchoverOptions,
     SwitchoverReport,
+    Timeouts,
+    check_invariants,
     run_switchover,
 )
 
@@ -69,8 +71,13 @@ def other(hub: str) -> str:
     return "hub-b" if hub == "hub-a" else "hub-a"
 
 
+QUICK = Timeouts(compactor_watch=0.5)
+"""The pipeline's default deadlines, but a short watch for a second compactor after the switchover."""
+
+
 def options(method: str = "passive", action: str = "secondary", activation: str = "patch",
             **more: Any) -> SwitchoverOptions:
+    more.setdefault("timeouts", QUICK)
     return SwitchoverOptions(method=Method(method), old_hub_action=OldHubAction(action),
                              activation_method=ActivationMethod(activation), **more)
 
@@ -214,6 +221,9 @@ async def assert_switched_over(pair: SimulatedHubPair, hubs: Mapping[str, Hub], 
     assert record is not None
     assert {c.name for c in record.clusters} == fleet
 
+    report = await check_invariants(hubs)
+    assert report.ok, report.findings()
+
     if action == "secondary":
         restores = await wait_until(old_hub, ACM_RESTORES, lambda objs: phase(objs.get(PASSIVE_RESTORE)) == "Enabled",
                                     namespace=BACKUP_NS, description=f"{PASSIVE_RESTORE} Enabled on {old}")
@@ -243,7 +253,7 @@ def switchover_args(kubeconfig: Path, old: str, new: str, state_file: Path, *ext
                     method: str = "passive", action: str = "secondary", activation: str = "patch") -> list[str]:
     return ["switchover", "--kubeconfig", str(kubeconfig), "--primary-context", old, "--secondary-context", new,
             "--method", method, "--old-hub-action", action, "--activation-method", activation,
-            "--state-file", str(state_file), *extra]
+            "--state-file", str(state_file), "--compactor-watch", "0.5", *extra]
 
 
 class Cli:

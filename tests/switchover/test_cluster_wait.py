@@ -75,6 +75,8 @@ def test_a_cluster_available_but_not_joined_is_not_connected() -> None:
     assert check(objects) is False
 
 
-def test_a_hub_with_only_local_cluster_never_counts_as_connected() -> None:
-    assert every_cluster_connected([])(hub({})) is False
+def test_a_hub_with_only_local_cluster_has_every_cluster_connected() -> None:
+    # --min-managed-clusters 0 accepts a fleet of none: nothing is left to wait for.
+    assert every_cluster_connected([])(hub({})) is True
     assert every_cluster_connected([])(hub({"cluster-0001": "True"})) is True
+    assert every_cluster_connected([])(hub({"cluster-0001": "Unknown"})) is False

@@ -176,7 +176,8 @@ async def test_clusters_that_do_not_connect_in_time_stop_post_activation_and_res
 ) -> None:
     state_path = tmp_path / "state.json"
 
-    report = await switch(hubs, "hub-a", "hub-b", state_path, options(timeouts=Timeouts(clusters_connected=0.01)))
+    report = await switch(hubs, "hub-a", "hub-b", state_path,
+                          options(timeouts=Timeouts(clusters_connected=0.01, compactor_watch=0.5)))
 
     assert_stopped_in(report, state_path, "post_activation_verification")
     assert report.error is not None

@@ -42,6 +42,8 @@ class SimConfig:
     """MultiClusterObservability and its workloads on the active hub."""
     mco_reverts_scaling: bool = True
     """The observability operator scales its workloads back to defaults after a while."""
+    argocd: bool = False
+    """Argo CD on the active hub, auto-syncing an Application that manages its BackupSchedule (argocd.py)."""
     storage_available: bool = True
     tls: bool = True
     bookmark_interval: float = 60.0

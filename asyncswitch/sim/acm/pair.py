@@ -8,6 +8,7 @@ observability controllers, and a fleet that lives outside both.
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -18,6 +19,7 @@ from ..hubs import EmulatedHubPair
 from ..resources import ResourceType
 from ..server import ApiServer
 from ..store import Store
+from .argocd import ArgoCdController
 from .context import SimConfig, SimHub, SimWorld
 from .hubctl import HubOperators
 from .kinds import (
@@ -68,6 +70,8 @@ class SimulatedHubPair:
             s.name: SimHub(s, acm_version=self.config.version_of(s.name)) for s in self.servers.servers
         }
         self.operators: dict[str, HubOperators] = {}
+        self.argocd: dict[str, ArgoCdController] = {}
+        """Simulated Argo CD by hub (with SimConfig.argocd: on hub-a); its ``git`` is the desired state."""
 
     @property
     def hub_a(self) -> ApiServer:
@@ -122,6 +126,10 @@ class SimulatedHubPair:
             for controller in controllers:
                 world.spawn(controller.run(), f"sim:{hub.name}:{type(controller).__name__}")
         world.spawn(registration.run(), "sim:registration")
+        if self.config.argocd:
+            argocd = self.argocd[hub_a.name] = ArgoCdController(hub_a, world)
+            argocd.seed()
+            world.spawn(argocd.run(), f"sim:{hub_a.name}:argocd")
 
         # Settle: hub-a's first backups complete, hub-b's passive restore syncs them, pods run.
         def backups_done() -> bool:
@@ -162,6 +170,11 @@ class SimulatedHubPair:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
+
+    def real_seconds(self, sim_seconds: float) -> float:
+        """Real seconds for a simulated duration at this pair's speed (0 for the instant profile)."""
+        speed = self.config.profile.speed
+        return 0.0 if math.isinf(speed) else max(0.0, sim_seconds) / speed
 
     # -- knobs at run time -----------------------------------------------------------------
 
