@@ -251,12 +251,3 @@ async def _stale_availability_expired(ctx: SwitchoverContext) -> None:
 
     await ctx.wait(ctx.secondary, MANAGED_CLUSTERS, expired, timeout=ctx.options.timeouts.clusters_connected,
                    description="clusters the new hub had before to show Available no longer (lease grace)")
-
-
-def _at_least(version: str, major: int, minor: int) -> bool:
-    parts = version.split(".")
-    try:
-        return (int(parts[0]), int(parts[1])) >= (major, minor)
-    except (IndexError, ValueError):
-        return False
-
