@@ -8,9 +8,19 @@ before the change is recorded, and a status still naming it does not count.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
-from ..kube import ACM_RESTORES, CONFIG_MAPS, MANAGED_CLUSTERS, VELERO_RESTORES
+from ..kube import (
+    ACM_RESTORES,
+    CONFIG_MAPS,
+    MANAGED_CLUSTERS,
+    VELERO_BACKUPS,
+    VELERO_RESTORES,
+    Hub,
+    HubApiError,
+    WaitTimeout,
+)
 from . import import_strategy
 from .context import Objects, SwitchoverContext
 from .errors import PhaseError
@@ -127,11 +137,17 @@ async def run_activation(ctx: SwitchoverContext) -> None:
             if await hub.get(ACM_RESTORES, target, BACKUP_NAMESPACE) is None:
                 passive_name = await _passive_restore_name(ctx)
                 if passive_name is not None:
+                    if passive:  # Option B restores no cluster-activation objects: nothing may be missing
+                        await _check_passive_synced_newest(ctx, passive_name)
                     await _delete_and_wait(ctx, passive_name)
                 body = (restore_body(target, managed_clusters="latest", credentials="skip", resources="skip")
                         if passive else
                         restore_body(target, managed_clusters="latest", credentials="latest", resources="latest"))
-                await ctx.create(hub, ACM_RESTORES, body, BACKUP_NAMESPACE)
+                try:
+                    await ctx.create(hub, ACM_RESTORES, body, BACKUP_NAMESPACE)
+                except HubApiError as exc:
+                    put_back = await _put_back_passive_restore(ctx)
+                    raise PhaseError(f"{exc}" + (f"; {put_back}" if put_back else ""), phase=ctx.phase) from exc
             await ctx.remember(activation_restore=target, stale_mc_restore="")
 
         async def still_there() -> bool:
@@ -251,3 +267,106 @@ async def _stale_availability_expired(ctx: SwitchoverContext) -> None:
 
     await ctx.wait(ctx.secondary, MANAGED_CLUSTERS, expired, timeout=ctx.options.timeouts.clusters_connected,
                    description="clusters the new hub had before to show Available no longer (lease grace)")
+
+
+_SYNCED_TYPES = (("credentials", "veleroCredentialsRestoreName", "acm-credentials-schedule"),
+                 ("resources", "veleroResourcesRestoreName", "acm-resources-schedule"))
+"""What a passive restore must have restored from the newest backup before Option B may replace it:
+(type, the status field naming its Velero restore, the backup name prefix the operator's ``latest``
+uses; facts §1.4)."""
+
+
+async def _check_passive_synced_newest(ctx: SwitchoverContext, name: str) -> None:
+    """Keep a passive restore until it has restored the newest credentials and resources backups:
+    Option B's activation Restore restores the managed clusters only (facts §1.4), so whatever those
+    backups added since the last sync would never reach the new hub. Waits for its next sync up to
+    ``timeouts.passive_sync``, then refuses, leaving the passive restore in place."""
+    hub = ctx.secondary
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + ctx.options.timeouts.passive_sync
+
+    def enabled(restores: Objects) -> bool:
+        found = next((r for r in restores.values() if r["metadata"]["name"] == name), None)
+        if found is None:
+            raise PhaseError(f"Restore {name} disappeared from {hub.name}", phase=ctx.phase)
+        problem = passive_restore_problem(found, hub.name)
+        if problem is not None:
+            raise PhaseError(problem, phase=ctx.phase)
+        return phase(found) == "Enabled"  # a resync pass in progress ends Enabled: wait for it
+
+    while True:
+        remaining = max(0.001, deadline - loop.time())
+        restores = await ctx.wait(hub, ACM_RESTORES, enabled, namespace=BACKUP_NAMESPACE,
+                                  timeout=max(remaining, ctx.options.timeouts.restore),
+                                  description=f"passive Restore {name} Enabled")
+        status = next(r for r in restores.values() if r["metadata"]["name"] == name).get("status") or {}
+        behind = await _behind_newest(hub, status)
+        if not behind:
+            return
+        synced = tuple(status.get(field) for _, field, _ in _SYNCED_TYPES)
+
+        def resynced(restores: Objects, synced: tuple[Any, ...] = synced) -> bool:
+            found = next((r for r in restores.values() if r["metadata"]["name"] == name), None)
+            now = (found or {}).get("status") or {}
+            return found is None or tuple(now.get(field) for _, field, _ in _SYNCED_TYPES) != synced
+
+        try:
+            await ctx.wait(hub, ACM_RESTORES, resynced, namespace=BACKUP_NAMESPACE,
+                           timeout=max(0.001, deadline - loop.time()),
+                           description=f"passive Restore {name} to sync the newest backups")
+        except WaitTimeout:
+            raise PhaseError(
+                f"passive Restore {name} on {hub.name} has not synced the newest backups ({'; '.join(behind)}) "
+                f"within {ctx.options.timeouts.passive_sync:g} s; --activation-method restore restores the "
+                f"managed clusters only, so these would never reach {hub.name}: wait for its next sync "
+                "(restoreSyncInterval) or use --activation-method patch", phase=ctx.phase) from None
+
+
+async def _behind_newest(hub: Hub, status: dict[str, Any]) -> list[str]:
+    """For each of credentials and resources, what the passive restore restored if not the newest."""
+    backups = (await hub.list(VELERO_BACKUPS, BACKUP_NAMESPACE)).items
+    behind = []
+    for backup_type, field, prefix in _SYNCED_TYPES:
+        newest = _newest_backup(backups, prefix)
+        if newest is None:
+            continue
+        velero_name = status.get(field)
+        velero = await hub.get(VELERO_RESTORES, str(velero_name), BACKUP_NAMESPACE) if velero_name else None
+        restored = ((velero or {}).get("spec") or {}).get("backupName")
+        if restored != newest:
+            behind.append(f"{backup_type}: it restored {restored or 'nothing yet'}, the newest is {newest}")
+    return behind
+
+
+def _newest_backup(backups: list[dict[str, Any]], prefix: str) -> str | None:
+    """The backup the operator's ``latest`` picks: by name prefix, Completed or PartiallyFailed, the
+    newest by startTimestamp (facts §1.4)."""
+    usable = [b for b in backups if b["metadata"]["name"].startswith(prefix + "-")
+              and phase(b) in ("Completed", "PartiallyFailed")]
+    if not usable:
+        return None
+    newest = max(usable, key=lambda b: ((b.get("status") or {}).get("startTimestamp") or "", b["metadata"]["name"]))
+    return str(newest["metadata"]["name"])
+
+
+async def _put_back_passive_restore(ctx: SwitchoverContext) -> str | None:
+    """Recreate the passive restore this run deleted, from the copy kept in the state file; says what it
+    did, or None when there was nothing to put back."""
+    deleted = ctx.facts.get("deleted_restore")
+    if not deleted:
+        return None
+    name = str(deleted["metadata"]["name"])
+    hub = ctx.secondary
+    if await hub.get(ACM_RESTORES, name, BACKUP_NAMESPACE) is not None:
+        return f"the passive restore {name} is in place"
+    meta = deleted["metadata"]
+    body = {"apiVersion": deleted.get("apiVersion", "cluster.open-cluster-management.io/v1beta1"),
+            "kind": "Restore",
+            "metadata": {"name": name, "namespace": BACKUP_NAMESPACE,
+                         **{k: meta[k] for k in ("labels", "annotations") if meta.get(k)}},
+            "spec": deleted.get("spec") or {}}
+    try:
+        await ctx.create(hub, ACM_RESTORES, body, BACKUP_NAMESPACE)
+    except HubApiError as exc:
+        return f"putting the passive restore {name} back failed too ({exc}); recreate it from the state file"
+    return f"the passive restore {name} was put back from the state file"

@@ -48,6 +48,9 @@ class Timeouts:
 
     restore: float = 1800.0
     """An ACM Restore or the managed-clusters Velero restore finishing; a Restore's deletion."""
+    passive_sync: float = 900.0
+    """``--activation-method restore``: the passive restore syncing the newest credentials and resources
+    backups before it is replaced (a pipeline-made passive restore syncs every 10 minutes)."""
     clusters_first_window: float = 120.0
     """After this long (the runbook's first check) the clusters not yet joined are reported by name;
     the wait goes on to ``clusters_connected``."""

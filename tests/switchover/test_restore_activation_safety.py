@@ -6,6 +6,8 @@ restore is put back from the state file."""
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,7 +17,18 @@ from asyncswitch.kube import ACM_RESTORES, VELERO_BACKUPS, Hub
 from asyncswitch.sim.acm import SimulatedHubPair
 from asyncswitch.sim.faults import FaultRule
 
-from .support import BACKUP_CLUSTER_LABEL, BACKUP_NS, PASSIVE_RESTORE, name_of, options, phase, switch, wait_until
+from .support import (
+    BACKUP_CLUSTER_LABEL,
+    BACKUP_NS,
+    PASSIVE_RESTORE,
+    QUICK,
+    name_of,
+    options,
+    phase,
+    read_state,
+    switch,
+    wait_until,
+)
 
 pytestmark = pytest.mark.pair(clusters=6, profile="fast")
 
@@ -42,9 +55,17 @@ async def a_later_credentials_backup(pair: SimulatedHubPair, hubs: dict[str, Hub
 async def test_a_passive_restore_behind_the_newest_credentials_backup_is_not_deleted(
     pair: SimulatedHubPair, hubs: dict[str, Hub], tmp_path: Path
 ) -> None:
+    # A passive restore that syncs once a day: its next sync is far past the second given to wait for it.
+    await hubs["hub-b"].patch(ACM_RESTORES, PASSIVE_RESTORE, {"spec": {"restoreSyncInterval": "24h"}}, BACKUP_NS)
+    await wait_until(hubs["hub-b"], ACM_RESTORES, lambda objs: phase(objs.get(PASSIVE_RESTORE)) == "Enabled",
+                     namespace=BACKUP_NS, description=f"{PASSIVE_RESTORE} Enabled")
+    # The operator reconciles on every event of the Restore and then takes any newer backup: let the
+    # reconcile our patch caused run before the new backup exists (nothing shows when it has run).
+    await asyncio.sleep(0.5)
     newest = await a_later_credentials_backup(pair, hubs)
 
-    report = await switch(hubs, "hub-a", "hub-b", tmp_path / "state.json", options(activation="restore"))
+    report = await switch(hubs, "hub-a", "hub-b", tmp_path / "state.json",
+                          options(activation="restore", timeouts=replace(QUICK, passive_sync=1.0)))
 
     assert not report.success
     assert report.results[-1].phase == "activation"
@@ -54,6 +75,20 @@ async def test_a_passive_restore_behind_the_newest_credentials_backup_is_not_del
     restores = {name_of(r): r for r in (await hubs["hub-b"].list(ACM_RESTORES, BACKUP_NS)).items}
     assert list(restores) == [PASSIVE_RESTORE]
     assert not restores[PASSIVE_RESTORE]["metadata"].get("deletionTimestamp")
+
+
+async def test_the_switchover_waits_for_the_passive_restore_to_sync_the_newest_backup(
+    pair: SimulatedHubPair, hubs: dict[str, Hub], tmp_path: Path
+) -> None:
+    newest = await a_later_credentials_backup(pair, hubs)
+
+    state_path = tmp_path / "state.json"
+    report = await switch(hubs, "hub-a", "hub-b", state_path, options(activation="restore"))
+
+    assert report.success, report.error
+    # The passive restore the pipeline deleted (kept in the state) had restored the newest backup.
+    deleted = read_state(state_path)["facts"]["deleted_restore"]
+    assert deleted["status"]["veleroCredentialsRestoreName"] == f"{PASSIVE_RESTORE}-{newest}"
 
 
 async def test_the_passive_restore_is_put_back_when_the_activation_restore_cannot_be_created(
