@@ -199,6 +199,9 @@ def e2e_engine_factory(request: pytest.FixtureRequest, e2e_config: RunConfig, e2
                     given = (e2e_options.primary_context or "hub-a", e2e_options.secondary_context or "hub-b")
                     first, second = await active_first(kubeconfig, *given)
                 config = config.with_contexts(kubeconfig, first, second)
+                if shared is not None:  # simulated operators run faster: watch as many simulated seconds
+                    config = replace(config, timeouts=replace(
+                        config.timeouts, compactor_watch=shared.real_seconds(config.timeouts.compactor_watch)))
             if e2e_options.resume and not session.resume_used and config.resume is None:
                 session.resume_used = True
                 found = newest_run(*_resume_dirs(tmp_path_factory.getbasetemp(), e2e_options, e2e_output_dir))

@@ -18,7 +18,7 @@ import pytest
 
 from ..config import FAULT_SCENARIOS, PHASE_NAMES, RunConfig
 from ..errors import ConfigError
-from ..switchover.options import ActivationMethod, Method, OldHubAction
+from ..switchover.options import ActivationMethod, Method, OldHubAction, Timeouts
 
 __all__ = ["OPTIONS", "E2EOptions", "Option", "add_options", "resolve_options"]
 
@@ -153,6 +153,9 @@ OPTIONS = (
     Option("--e2e-sim-profile", "E2E_SIM_PROFILE", "sim_profile", _one_of(*PROFILES), "fast",
            "simulated pair: timing profile instant, fast (default) or realistic",
            aliases=("--asyncswitch-sim-profile",), ini=True),
+    Option("--e2e-compactor-watch", "E2E_COMPACTOR_WATCH", "compactor_watch", _seconds, None,
+           "seconds both hubs are watched for a second Thanos compactor after each switchover (default 300; "
+           "simulated seconds on the simulated pair)"),
     Option("--e2e-allow-one-way", "E2E_ALLOW_ONE_WAY", "allow_one_way", _boolean, False,
            "real hubs: let tests run old-hub actions that leave no way back (decommission, none)", switch=True),
 )
@@ -180,6 +183,7 @@ class E2EOptions:
     inject_at_phase: str = "activation"
     sim_clusters: int = 20
     sim_profile: str = "fast"
+    compactor_watch: float | None = None
     allow_one_way: bool = False
 
     @property
@@ -203,7 +207,8 @@ class E2EOptions:
             old_hub_action=OldHubAction(self.old_hub_action), cycles=self.cycles, run_hours=self.run_hours,
             max_failures=self.max_failures, stop_on_failure=self.stop_on_failure, cooldown=self.cooldown,
             inject_failure=self.inject_failure, inject_at_phase=self.inject_at_phase, dry_run=self.dry_run,
-            output_dir=output_dir, progress=False, sim_clusters=self.sim_clusters, sim_profile=self.sim_profile)
+            output_dir=output_dir, progress=False, sim_clusters=self.sim_clusters, sim_profile=self.sim_profile,
+            timeouts=Timeouts() if self.compactor_watch is None else Timeouts(compactor_watch=self.compactor_watch))
 
 
 def add_options(parser: pytest.Parser) -> None:
