@@ -84,7 +84,7 @@ _FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
     "clusters": int, "profile": TimingProfile, "seed": int, "acm_version": (str, tuple, list),
     "hive_share": (int, float), "preserve_on_delete_false": int, "use_managed_service_account": bool,
     "backup_cron": str, "observability": bool, "mco_reverts_scaling": bool, "storage_available": bool,
-    "tls": bool, "bookmark_interval": (int, float),
+    "tls": bool, "bookmark_interval": (int, float), "argocd": bool,
 }
 
 
