@@ -64,6 +64,8 @@ WATCHED_KINDS = {"managedclusters": "ManagedCluster", "backupschedules": "Backup
 async def _engine_run(kubeconfig: Path, cycles: int, output_dir: Path) -> dict[str, Any]:
     from asyncswitch.config import RunConfig
     from asyncswitch.runner import Engine
+    from asyncswitch.sim.acm import profile_named
+    from asyncswitch.switchover import Timeouts
 
     gc_pauses: list[float] = []
     gc_started: list[float] = []
@@ -78,8 +80,11 @@ async def _engine_run(kubeconfig: Path, cycles: int, output_dir: Path) -> dict[s
 
     gc.callbacks.append(on_gc)
     samples: list[tuple[str, str | None, str | None, float, float]] = []
+    # The simulator's observability operator reverts in 1.5 s on the fast profile, not minutes: watch
+    # for a second compactor as many simulated seconds as on real hubs (300), not 300 real seconds.
     config = RunConfig(kubeconfig=kubeconfig, primary_context="hub-a", secondary_context="hub-b", cycles=cycles,
-                       output_dir=output_dir, progress=False)
+                       output_dir=output_dir, progress=False,
+                       timeouts=Timeouts(compactor_watch=300 / profile_named("fast").speed))
     cpu0, wall0 = time.process_time(), time.monotonic()
     rss_start = _rss_now_mib()
 
