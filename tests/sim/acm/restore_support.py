@@ -11,6 +11,7 @@ from asyncswitch.sim.acm import SimulatedHubPair, profile_named
 from asyncswitch.sim.acm.world import BackupRecord
 
 from .resources import (
+    BACKUP_NS,
     BACKUP_SCHEDULES,
     BACKUPS,
     PASSIVE_RESTORE,
@@ -18,9 +19,10 @@ from .resources import (
     SCHEDULE,
     Hub,
     merge_patch,
+    snap,
     until,
 )
-from .watching import Obj, Predicate, by_name, name_of, phase
+from .watching import Obj, PhaseLog, Predicate, by_name, name_of, phase
 
 BRISK = replace(profile_named("instant"), min_cron_period=0.25)
 """Instant steps, with backups and passive syncs every quarter of a second."""
@@ -99,3 +101,19 @@ def newest(pair: SimulatedHubPair, backup_type: str) -> BackupRecord:
 async def synced(hub: Hub, name: str) -> Obj:
     """Wait until ``hub`` lists the backup ``name`` (Velero's backup sync)."""
     return by_name(await until(hub, BACKUPS, lambda objs: name in {name_of(o) for o in objs}))[name]
+
+
+async def passive_resync(hub_b: Hub) -> tuple[list[str], Obj]:
+    """Wait for hub-b's passive restore to sync newer backups; returns every phase it showed meanwhile
+    (from the Enabled it was in) and the restore as it ended."""
+    before = await snap(hub_b, RESTORES)
+    first = by_name(before.items)[PASSIVE_RESTORE]["status"]["veleroCredentialsRestoreName"]
+    log = PhaseLog()
+
+    def resynced(objs: list[Obj]) -> bool:
+        log.record(objs)
+        restore = by_name(objs)[PASSIVE_RESTORE]
+        return phase(restore) == "Enabled" and restore["status"]["veleroCredentialsRestoreName"] != first
+
+    objs = await until(hub_b, RESTORES, resynced, after=before)
+    return log.seen[f"{BACKUP_NS}/{PASSIVE_RESTORE}"], by_name(objs)[PASSIVE_RESTORE]

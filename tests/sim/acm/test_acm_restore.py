@@ -29,7 +29,8 @@ from .resources import (
     snap,
     until,
 )
-from .watching import Obj, PhaseLog, Predicate, by_name, name_of, phase
+from .restore_support import passive_resync
+from .watching import Obj, Predicate, by_name, name_of, phase
 
 BRISK = replace(profile_named("instant"), min_cron_period=0.25)
 """Instant steps, with backups and passive syncs every quarter of a second."""
@@ -72,18 +73,9 @@ async def test_the_passive_restore_is_enabled_with_credentials_and_resources_res
 
 @pytest.mark.sim(profile=BRISK)
 async def test_passive_sync_picks_up_new_backups_passing_through_unknown_and_running(hub_b: Hub) -> None:
-    before = await snap(hub_b, RESTORES)
-    first = before.objects[f"{BACKUP_NS}/{PASSIVE_RESTORE}"]["status"]["veleroCredentialsRestoreName"]
-    log = PhaseLog()
-
-    def resynced(objs: list[Obj]) -> bool:
-        log.record(objs)
-        restore = by_name(objs)[PASSIVE_RESTORE]
-        return phase(restore) == "Enabled" and restore["status"]["veleroCredentialsRestoreName"] != first
-
-    objs = await until(hub_b, RESTORES, resynced, after=before)
-    assert by_name(objs)[PASSIVE_RESTORE]["status"]["veleroCredentialsRestoreName"] > first
-    phases = log.seen[f"{BACKUP_NS}/{PASSIVE_RESTORE}"]
+    first = by_name((await snap(hub_b, RESTORES)).items)[PASSIVE_RESTORE]["status"]["veleroCredentialsRestoreName"]
+    phases, restore = await passive_resync(hub_b)
+    assert restore["status"]["veleroCredentialsRestoreName"] > first
     assert phases[0] == phases[-1] == "Enabled"
     assert {"Unknown", "Running"} <= set(phases)
 

@@ -10,7 +10,6 @@ import pytest
 from kubernetes_asyncio.client.exceptions import ApiException
 
 from .resources import (
-    BACKUP_NS,
     BACKUPS,
     IMMEDIATE_IMPORT,
     MANAGED_CLUSTERS,
@@ -25,8 +24,8 @@ from .resources import (
     snap,
     until,
 )
-from .restore_support import BRISK, HIVE, MSA, activate, phase_of
-from .watching import Obj, PhaseLog, annotations_of, by_name, phase
+from .restore_support import BRISK, HIVE, MSA, activate, passive_resync, phase_of
+from .watching import PhaseLog, annotations_of, phase
 
 FINALIZER = "restores.cluster.open-cluster-management.io/finalizer"
 
@@ -86,17 +85,7 @@ async def test_the_restore_webhook_exists_from_2_16(hub_b: Hub, version: str) ->
 @pytest.mark.sim(profile=BRISK)
 @pytest.mark.parametrize("version", ["2.16", "2.17"])
 async def test_resyncs_show_unknown_up_to_2_16_only(hub_b: Hub, version: str) -> None:
-    before = await snap(hub_b, RESTORES)
-    first = before.objects[f"{BACKUP_NS}/{PASSIVE_RESTORE}"]["status"]["veleroCredentialsRestoreName"]
-    log = PhaseLog()
-
-    def resynced(objs: list[Obj]) -> bool:
-        log.record(objs)
-        restore = by_name(objs)[PASSIVE_RESTORE]
-        return phase(restore) == "Enabled" and restore["status"]["veleroCredentialsRestoreName"] != first
-
-    await until(hub_b, RESTORES, resynced, after=before)
-    phases = log.seen[f"{BACKUP_NS}/{PASSIVE_RESTORE}"]
+    phases, _ = await passive_resync(hub_b)
     assert ("Unknown" in phases) == (version == "2.16")
     assert phases[:2] == ["Enabled", "Started"]
     assert "Running" in phases

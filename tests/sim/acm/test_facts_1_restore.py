@@ -38,6 +38,7 @@ from .restore_support import (
     TERMINAL,
     activate,
     newest,
+    passive_resync,
     pause_hub_a,
     phase_of,
     put_backup,
@@ -46,7 +47,7 @@ from .restore_support import (
     stamp,
     synced,
 )
-from .watching import Obj, PhaseLog, by_name, name_of, phase
+from .watching import Obj, by_name, name_of, phase
 
 FULL = "restore-acm-full"
 
@@ -445,17 +446,7 @@ async def test_6_21_cleanup_runs_after_restoring_and_strips_finalizers(
 
 @pytest.mark.sim(profile=BRISK)
 async def test_6_12_a_resync_goes_enabled_started_running_enabled_and_never_shows_velero_phases(hub_b: Hub) -> None:
-    before = await snap(hub_b, RESTORES)
-    first = before.items[0]["status"]["veleroCredentialsRestoreName"]
-    log = PhaseLog()
-
-    def resynced(objs: list[Obj]) -> bool:
-        log.record(objs)
-        restore = by_name(objs)[PASSIVE_RESTORE]
-        return phase(restore) == "Enabled" and restore["status"]["veleroCredentialsRestoreName"] != first
-
-    await until(hub_b, RESTORES, resynced, after=before)
-    phases = log.seen[f"{BACKUP_NS}/{PASSIVE_RESTORE}"]
+    phases, _ = await passive_resync(hub_b)
     assert phases[0] == phases[-1] == "Enabled"
     assert phases[1] == "Started"
     assert "Running" in phases
