@@ -32,8 +32,6 @@ from .analysis import (
     print_report,
     write_comparison_html,
     write_html,
-    write_junit,
-    write_openmetrics,
 )
 from .config import FAULT_SCENARIOS, PHASE_NAMES, RunConfig
 from .display import Display
@@ -370,6 +368,9 @@ async def _run(args: argparse.Namespace) -> int:
 
 
 def _analyze(args: argparse.Namespace) -> int:
+    from .analysis.junit import write_junit  # their libraries load only for analyze
+    from .analysis.openmetrics import write_openmetrics
+
     report = load_reports(args.run_dirs)
     written = []
     for kind, path, write in (("html report", args.html, write_html), ("junit", args.junit, write_junit),

@@ -6,11 +6,12 @@
     comparison = compare_reports(baseline, candidate)   # Comparison: percentiles, ratios, rank tests
 """
 
+import importlib
+from typing import Any
+
 from .compare import DEFAULT_MIN_DELTA_MS, DEFAULT_THRESHOLD, Comparison, compare_reports
 from .html_report import render_comparison_html, render_html, write_comparison_html, write_html
-from .junit import write_junit
 from .merge import load_reports, merge_reports
-from .openmetrics import render_openmetrics, write_openmetrics
 from .report import RunReport, load_report
 from .text import print_comparison, print_report
 
@@ -18,3 +19,13 @@ __all__ = ["DEFAULT_MIN_DELTA_MS", "DEFAULT_THRESHOLD", "Comparison", "RunReport
            "load_reports", "merge_reports", "print_comparison", "print_report", "render_comparison_html",
            "render_html", "render_openmetrics", "write_comparison_html", "write_html", "write_junit",
            "write_openmetrics"]
+
+# The JUnit and OpenMetrics writers load their libraries (junitparser, prometheus_client) when first
+# asked for, not with the command line that every run starts.
+_LAZY = {"write_junit": ".junit", "render_openmetrics": ".openmetrics", "write_openmetrics": ".openmetrics"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
