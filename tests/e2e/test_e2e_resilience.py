@@ -15,7 +15,7 @@ from asyncswitch.config import FAULT_SCENARIOS, RunConfig
 from asyncswitch.kube import BACKUP_SCHEDULES, DEPLOYMENTS, Hub
 from asyncswitch.runner import RunResult
 
-from .support import records
+from .support import assert_hubs_whole, records
 
 pytestmark = [pytest.mark.e2e, pytest.mark.resilience, pytest.mark.asyncio(loop_scope="session")]
 
@@ -66,3 +66,4 @@ class TestE2EResilience:
             velero = await hub.get(DEPLOYMENTS, "velero", BACKUP_NAMESPACE)
             assert velero is not None, hub.name
             assert velero["spec"]["replicas"] >= 1, hub.name
+        await assert_hubs_whole(e2e_hubs)

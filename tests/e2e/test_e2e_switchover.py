@@ -14,9 +14,10 @@ from typing import Any
 import pytest
 
 from asyncswitch.config import RunConfig
+from asyncswitch.kube import Hub
 from asyncswitch.runner import RunResult
 
-from .support import PHASES, read_json, records
+from .support import PHASES, assert_hubs_whole, read_json, records
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
 
@@ -44,13 +45,15 @@ def assert_roles_alternate(result: RunResult, config: RunConfig) -> None:
 
 
 class TestE2ESwitchover:
-    async def test_single_switchover_cycle(self, asyncswitch_run: Run) -> None:
+    async def test_single_switchover_cycle(self, asyncswitch_run: Run, e2e_hubs: tuple[Hub, Hub]) -> None:
         result = await asyncswitch_run(cycles=1)
 
         assert (result.cycles, result.successes, result.failures) == (1, 1, 0)
         assert_artifacts(result)
+        await assert_hubs_whole(e2e_hubs)
 
-    async def test_multi_cycle_switchover(self, asyncswitch_run: Run, e2e_config: RunConfig) -> None:
+    async def test_multi_cycle_switchover(self, asyncswitch_run: Run, e2e_config: RunConfig,
+                                          e2e_hubs: tuple[Hub, Hub]) -> None:
         cycles = max(2, e2e_config.cycles)
         result = await asyncswitch_run(cycles=cycles)
 
@@ -60,6 +63,7 @@ class TestE2ESwitchover:
         assert result.failures == 0, read_json(result.run_dir / "summary.json").get("cycles")
         assert_artifacts(result)
         assert_roles_alternate(result, e2e_config)
+        await assert_hubs_whole(e2e_hubs)
 
 
 MATRIX = [
@@ -74,10 +78,13 @@ class TestE2ESwitchoverMatrix:
     get a fresh pair of their own; against real hubs they need --e2e-allow-one-way."""
 
     @pytest.mark.parametrize(("method", "action"), MATRIX, ids=[f"{m}-{a}" for m, a in MATRIX])
-    async def test_method_and_old_hub_action(self, asyncswitch_run: Run, method: str, action: str) -> None:
+    async def test_method_and_old_hub_action(self, asyncswitch_run: Run, e2e_hubs: tuple[Hub, Hub], method: str,
+                                             action: str) -> None:
         result = await asyncswitch_run(cycles=1, method=method, old_hub_action=action)
 
         assert (result.successes, result.failures) == (1, 0)
         inputs: dict[str, Any] = read_json(result.run_dir / "manifest.json")["inputs"]
         assert (inputs["method"], inputs["old_hub_action"]) == (method, action)
         assert_artifacts(result)
+        if action == "secondary":  # on the simulated pair the one-way actions ran on a pair of their own
+            await assert_hubs_whole(e2e_hubs)
