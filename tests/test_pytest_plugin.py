@@ -58,9 +58,9 @@ def test_an_e2e_test_off_the_session_loop_runs_cycles_on_a_pair_of_its_own(pytes
     """)
     result = pytester.runpytest_subprocess()
     result.assert_outcomes(passed=1)
-    result.stdout.fnmatch_lines(["*asyncswitch e2e: 1 run(s), 2 cycle(s): 2 passed, 0 failed*",
+    result.stdout.fnmatch_lines(["*asyncswitch e2e: 1 run(s), 2 cycle(s): 2 succeeded, 0 failed*",
                                  "phase *count*p50 (s)*p95 (s)*p99 (s)*max (s)", "preflight * 2 *",
-                                 "finalization * 2 *", "run directories:", "*/e2e-runs/run-*  2/2 passed*"])
+                                 "finalization * 2 *", "run directories:", "*/e2e-runs/run-*  2/2 succeeded*"])
 
 
 def test_the_session_pair_serves_every_test_on_the_session_loop_from_the_hub_now_active(
@@ -87,9 +87,9 @@ def test_the_session_pair_serves_every_test_on_the_session_loop_from_the_hub_now
     """)
     result = pytester.runpytest_subprocess("--e2e-sim-clusters=3", "--e2e-sim-profile=instant")
     result.assert_outcomes(passed=3)
-    result.stdout.fnmatch_lines(["*2 cycle(s): 2 passed, 0 failed*", "run directories:",
-                                 "*1/1 passed, first cycle hub-a -> hub-b*test_one_cycle*",
-                                 "*1/1 passed, first cycle hub-b -> hub-a*test_the_next_finds_hub_b_active*"])
+    result.stdout.fnmatch_lines(["*2 cycle(s): 2 succeeded, 0 failed*", "run directories:",
+                                 "*1/1 succeeded, first cycle hub-a -> hub-b*test_one_cycle*",
+                                 "*1/1 succeeded, first cycle hub-b -> hub-a*test_the_next_finds_hub_b_active*"])
 
 
 def test_options_come_from_the_environment_below_the_command_line(pytester: pytest.Pytester,
@@ -162,8 +162,8 @@ def test_the_summary_lists_the_run_of_a_test_that_failed_after_it(pytester: pyte
     """)
     result = pytester.runpytest_subprocess()
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*asyncswitch e2e: 1 run(s), 1 cycle(s): 1 passed, 0 failed*", "run directories:",
-                                 "*/e2e-runs/run-*  1/1 passed, first cycle hub-a -> hub-b*"])
+    result.stdout.fnmatch_lines(["*asyncswitch e2e: 1 run(s), 1 cycle(s): 1 succeeded, 0 failed*", "run directories:",
+                                 "*/e2e-runs/run-*  1/1 succeeded, first cycle hub-a -> hub-b*"])
 
 
 def test_help_works_whatever_the_environment_holds(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -190,7 +190,7 @@ def test_ci_dry_run_changes_nothing_on_the_hubs(project: pytest.Pytester, sim: S
     result = project.runpytest_subprocess("-m", "e2e", "--e2e-dry-run", "tests/e2e/")
 
     result.assert_outcomes(passed=3)
-    assert summary_of(result)[0].count("3 cycle(s): 3 passed, 0 failed") == 1
+    assert summary_of(result)[0].count("3 cycle(s): 3 succeeded, 0 failed") == 1
     assert sim.mutations(since) == {"hub-a": [], "hub-b": []}
     assert all(any(r["verb"] == "list" for r in served) for served in sim.requests(since).values())
 
@@ -200,7 +200,7 @@ def test_single_cycle_then_a_soak_that_starts_on_the_hub_now_active(project: pyt
     single = project.runpytest_subprocess("-m", "e2e", *HUBS, SINGLE)
 
     single.assert_outcomes(passed=1)
-    assert "1 cycle(s): 1 passed, 0 failed" in summary_of(single)[0]
+    assert "1 cycle(s): 1 succeeded, 0 failed" in summary_of(single)[0]
     assert "first cycle hub-a -> hub-b" in run_lines(single)[0]
     assert sim.mutations(since)["hub-b"], "the cycle changed nothing on the new hub"
 
@@ -208,7 +208,7 @@ def test_single_cycle_then_a_soak_that_starts_on_the_hub_now_active(project: pyt
     soak = project.runpytest_subprocess("-m", "e2e", *HUBS, "--e2e-cycles=3", MULTI)
 
     soak.assert_outcomes(passed=1)
-    assert "3 cycle(s): 3 passed, 0 failed" in summary_of(soak)[0]
+    assert "3 cycle(s): 3 succeeded, 0 failed" in summary_of(soak)[0]
     assert "first cycle hub-b -> hub-a" in run_lines(soak)[0]
 
 
@@ -226,7 +226,7 @@ def test_time_limited_soak_then_resume_continues_its_run(project: pytest.Pyteste
     resumed.assert_outcomes(passed=1)
     (resumed_run,) = run_lines(resumed)
     assert Path(resumed_run.split()[0]) == run_dir
-    assert "3/3 passed" in resumed_run
+    assert "3/3 succeeded" in resumed_run
     assert sorted(p.name for p in (run_dir / "cycles").iterdir()) == ["cycle-0001", "cycle-0002", "cycle-0003"]
 
 
@@ -235,7 +235,7 @@ def test_resilience_with_a_chosen_fault_and_phase(project: pytest.Pytester) -> N
                                           "--e2e-inject-at-phase=activation", "tests/e2e/test_e2e_resilience.py")
 
     result.assert_outcomes(passed=1)
-    assert "1 cycle(s): 1 passed, 0 failed" in summary_of(result)[0]
+    assert "1 cycle(s): 1 succeeded, 0 failed" in summary_of(result)[0]
 
 
 def test_random_faults_across_the_switchover_suite(project: pytest.Pytester) -> None:
@@ -244,4 +244,4 @@ def test_random_faults_across_the_switchover_suite(project: pytest.Pytester) -> 
                                           SWITCHOVER_TESTS)
 
     result.assert_outcomes(passed=2)
-    assert "3 cycle(s): 3 passed, 0 failed" in summary_of(result)[0]
+    assert "3 cycle(s): 3 succeeded, 0 failed" in summary_of(result)[0]

@@ -1,5 +1,5 @@
 """The closing summary of a session that ran e2e cycles: per-phase percentiles over all its runs
-(their HDR histograms merged), cycles passed and failed, and the run directories."""
+(their HDR histograms merged), cycles succeeded and failed, and the run directories."""
 
 from __future__ import annotations
 
@@ -36,10 +36,10 @@ def write_summary(reporter: pytest.TerminalReporter, runs: Sequence[RunRecord]) 
         for name, histogram in artifacts.histograms.items():
             if name.startswith("phase.") or name in _SHOWN:
                 merged.setdefault(name, new_histogram(name)).add(histogram)
-        lines.append(f"  {run.run_dir}  {report.successes}/{report.total_cycles} passed, first cycle "
+        lines.append(f"  {run.run_dir}  {report.successes}/{report.total_cycles} succeeded, first cycle "
                      f"{run.primary} -> {run.secondary}  ({run.test})")
     reporter.write_sep("=", f"asyncswitch e2e: {len(runs)} run(s), {passed + failed} cycle(s): "
-                            f"{passed} passed, {failed} failed")
+                            f"{passed} succeeded, {failed} failed")
     if merged:
         reporter.write_line(f"{'phase':32}{'count':>7}{'p50 (s)':>10}{'p95 (s)':>10}{'p99 (s)':>10}{'max (s)':>10}")
         for name in sorted(merged, key=latency_order):
