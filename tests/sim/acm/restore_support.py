@@ -3,9 +3,14 @@ backups into the shared storage as hub-a's Velero would (hub-b's Velero then syn
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from kubernetes_asyncio.client.exceptions import ApiException
 
 from asyncswitch.sim.acm import SimulatedHubPair, profile_named
 from asyncswitch.sim.acm.world import BackupRecord
@@ -18,6 +23,7 @@ from .resources import (
     RESTORES,
     SCHEDULE,
     Hub,
+    create,
     merge_patch,
     snap,
     until,
@@ -117,3 +123,12 @@ async def passive_resync(hub_b: Hub) -> tuple[list[str], Obj]:
 
     objs = await until(hub_b, RESTORES, resynced, after=before)
     return log.seen[f"{BACKUP_NS}/{PASSIVE_RESTORE}"], by_name(objs)[PASSIVE_RESTORE]
+
+
+async def assert_webhook_refuses_creating(hub: Hub, body: dict[str, Any]) -> None:
+    """Creating ``body`` is denied by the 2.16+ Restore webhook, answered as a real webhook answers."""
+    with pytest.raises(ApiException) as refused:
+        await create(hub, RESTORES, body)
+    assert refused.value.status == 403
+    assert json.loads(refused.value.body)["message"].startswith(
+        'admission webhook "vrestore.kb.io" denied the request: ')

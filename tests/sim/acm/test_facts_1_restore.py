@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 
 import pytest
 from kubernetes_asyncio.client.exceptions import ApiException
@@ -37,6 +36,7 @@ from .restore_support import (
     QUIET,
     TERMINAL,
     activate,
+    assert_webhook_refuses_creating,
     newest,
     passive_resync,
     pause_hub_a,
@@ -372,11 +372,7 @@ async def test_6_14_from_2_16_the_webhook_refuses_mc_latest_unless_the_restore_i
     await without_passive(hub_b)
     body = restore_body("restore-sync-latest", sync=True)
     if webhook:
-        with pytest.raises(ApiException) as refused:
-            await create(hub_b, RESTORES, body)
-        assert refused.value.status == 403
-        assert json.loads(refused.value.body)["message"].startswith(
-            'admission webhook "vrestore.kb.io" denied the request: ')
+        await assert_webhook_refuses_creating(hub_b, body)
     else:
         await create(hub_b, RESTORES, body)
         await restore_ends(hub_b, "restore-sync-latest")
