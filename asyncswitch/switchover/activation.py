@@ -137,7 +137,7 @@ async def run_activation(ctx: SwitchoverContext) -> None:
             if await hub.get(ACM_RESTORES, target, BACKUP_NAMESPACE) is None:
                 passive_name = await _passive_restore_name(ctx)
                 if passive_name is not None:
-                    if passive:  # Option B restores no cluster-activation objects: nothing may be missing
+                    if passive:  # Option B restores the managed clusters only: the rest must be synced
                         await _check_passive_synced_newest(ctx, passive_name)
                     await _delete_and_wait(ctx, passive_name)
                 body = (restore_body(target, managed_clusters="latest", credentials="skip", resources="skip")
@@ -297,7 +297,7 @@ async def _check_passive_synced_newest(ctx: SwitchoverContext, name: str) -> Non
     while True:
         remaining = max(0.001, deadline - loop.time())
         restores = await ctx.wait(hub, ACM_RESTORES, enabled, namespace=BACKUP_NAMESPACE,
-                                  timeout=max(remaining, ctx.options.timeouts.restore),
+                                  timeout=remaining,
                                   description=f"passive Restore {name} Enabled")
         status = next(r for r in restores.values() if r["metadata"]["name"] == name).get("status") or {}
         behind = await _behind_newest(hub, status)

@@ -125,9 +125,6 @@ class SimHub:
     def store(self) -> Store:
         return self.server.store
 
-    def version_at_least(self, major: int, minor: int) -> bool:
-        return (2, self.version.minor) >= (major, minor)
-
     def import_strategy(self) -> str:
         if not self.version.import_only_default:
             return "ImportAndSync"

@@ -52,6 +52,7 @@ __all__ = [
     "LOCAL_CLUSTER",
     "MANAGED_CLUSTERS",
     "MANAGED_SERVICE_ACCOUNTS",
+    "MARKER_PREFIX",
     "MCE_NAMESPACE",
     "MCH_FINALIZER",
     "MCH_NAME",
@@ -112,6 +113,8 @@ VELERO_SCHEDULE_TYPES: dict[str, str] = {
 }
 """The five Velero Schedules a BackupSchedule owns → their schedule-type label (facts §3.4, §4)."""
 RESTORE_FINALIZER = "restores.cluster.open-cluster-management.io/finalizer"
+MARKER_PREFIX = "acm-restore-clusters-"
+"""Name prefix of the Velero Backup post-restore activation writes to tell every hub who is active."""
 VELERO_RESTORE_FINALIZER = "restores.velero.io/external-resources-finalizer"
 BACKUP_LABEL = "cluster.open-cluster-management.io/backup"
 """On objects the credentials and generic backups take; ``cluster-activation`` ones wait for activation."""

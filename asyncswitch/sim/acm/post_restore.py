@@ -22,6 +22,7 @@ from typing import Any
 from ..errors import ApiError
 from ..store import StoredObject
 from .context import SimHub
+from .identity import hub_id
 from .kinds import (
     ADDON_OBSERVABILITY_NAMESPACE,
     AUTO_IMPORT_SECRET,
@@ -31,6 +32,7 @@ from .kinds import (
     IMMEDIATE_IMPORT,
     LOCAL_CLUSTER,
     MANAGED_CLUSTERS,
+    MARKER_PREFIX,
     MSA_LABEL,
     SIGNER_CERT_SECRET,
     VELERO_BACKUPS,
@@ -46,7 +48,6 @@ __all__ = [
     "activate_clusters",
 ]
 
-MARKER_PREFIX = "acm-restore-clusters-"
 RESTORE_CLUSTER_LABEL = "cluster.open-cluster-management.io/restore-cluster"
 ACM_HUB_DR_LABEL = "cluster.open-cluster-management.io/acm-hub-dr"
 RESTORE_NAME_LABEL = "cluster.open-cluster-management.io/acm-restore-name"
@@ -79,7 +80,7 @@ def _record_activation(hub: SimHub, *, restore: str, mc_backup: str, backup_hub_
     while store.find(VELERO_BACKUPS, BACKUP_NAMESPACE, name) is not None:  # simulated time runs fast
         stamp = datetime.fromtimestamp(stamp.timestamp() + 1, UTC)
         name = MARKER_PREFIX + stamp.strftime("%Y%m%d%H%M%S")
-    if hub.version.at_least(17):  # keep only the newest marker (#1580)
+    if hub.version.keeps_newest_marker_only:
         for old in store.list(VELERO_BACKUPS, BACKUP_NAMESPACE).items:
             if old.name.startswith(MARKER_PREFIX):
                 with contextlib.suppress(ApiError):
@@ -87,7 +88,7 @@ def _record_activation(hub: SimHub, *, restore: str, mc_backup: str, backup_hub_
     store.create(VELERO_BACKUPS, BACKUP_NAMESPACE, {
         "apiVersion": "velero.io/v1", "kind": "Backup",
         "metadata": {"name": name, "namespace": BACKUP_NAMESPACE, "labels": {
-            RESTORE_CLUSTER_LABEL: hub.cluster_id, BACKUP_CLUSTER_LABEL: backup_hub_id,
+            RESTORE_CLUSTER_LABEL: hub_id(store), BACKUP_CLUSTER_LABEL: backup_hub_id,
             ACM_HUB_DR_LABEL: "true", RESTORE_NAME_LABEL: restore,
             "acm-managed-clusters-schedule": mc_backup}},
         "spec": {"storageLocation": "default", "ttl": "720h0m0s",

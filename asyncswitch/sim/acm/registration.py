@@ -216,7 +216,7 @@ class RegistrationController:
         it gone (the harm the annotation prevents): the klusterlet flaps between the hubs. ImportOnly
         (2.14+) stops this for clusters that hub imported before; ``_evaluate`` applies that rule.
         Never sooner than one real second, so an instant profile does not spin."""
-        await asyncio.sleep(self.world.clock.profile.min_policy_delay)
+        await self.world.clock.policy_sleep(0.0)
         if self._has_way_in(hub, name):
             self._want_import(hub, name)
 

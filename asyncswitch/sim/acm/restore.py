@@ -125,7 +125,10 @@ class AcmRestoreController:
         while True:
             name = await self._queue.get()
             self._queued.discard(name)
-            self._reconcile(name)
+            try:
+                self._reconcile(name)
+            except ApiError:  # as the operator does: the error is logged, the Restore tried again later
+                self._requeue(name, ERROR_REQUEUE)
             await asyncio.sleep(0)  # one reconcile at a time, and the loop keeps breathing
 
     async def _watch_restores(self) -> None:

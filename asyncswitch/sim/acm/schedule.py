@@ -42,6 +42,7 @@ from .kinds import (
     BACKUP_SCHEDULE_NAME_LABEL,
     BACKUP_SCHEDULES,
     BACKUP_STORAGE_LOCATIONS,
+    MARKER_PREFIX,
     RESTORE_CLUSTER_LABEL,
     SCHEDULE_TYPE_LABEL,
     VELERO_BACKUPS,
@@ -66,7 +67,6 @@ VELERO_SCHEDULE_NAMES: dict[str, str] = {
 acm-validation-policy-schedule, is in kinds.VELERO_SCHEDULE_TYPES)."""
 
 RESOURCES_SCHEDULE = "acm-resources-schedule"
-MARKER_PREFIX = "acm-restore-clusters-"
 COLLISION_INTERVAL = 300.0
 """collisionControlInterval: simulated seconds between passes of an Enabled schedule."""
 RETRY = 60.0

@@ -19,6 +19,7 @@ from typing import Any
 from ..podlogs import LogLine, container_started_at, parse_time
 from ..store import Store
 from .context import SimHub
+from .identity import hub_id
 from .kinds import BACKUP_CLUSTER_LABEL, BACKUP_NAMESPACE, BSL_NAME, VELERO_BACKUPS, VELERO_RESTORES
 
 __all__ = ["VELERO_POD_SELECTOR", "VELERO_VERSION", "logfmt", "velero_log"]
@@ -148,8 +149,9 @@ def velero_log(store: Store, hub: SimHub) -> Callable[[Mapping[str, Any], str], 
         start = container_started_at(pod, container)
         out = _start_lines(start)
         events: list[_Event] = []
+        own_id = hub_id(store)
         for stored in store.list(VELERO_BACKUPS, BACKUP_NAMESPACE).items:
-            events += _backup_lines(stored.obj, hub.cluster_id)
+            events += _backup_lines(stored.obj, own_id)
         for stored in store.list(VELERO_RESTORES, BACKUP_NAMESPACE).items:
             events += _restore_lines(stored.obj)
         dated = [(time, level, msg, fields) for time, level, msg, fields in events

@@ -75,9 +75,9 @@ class AcmVersion:
         return self.minor >= 17
 
     @property
-    def unpause_collides(self) -> bool:
-        """Unpausing after another hub was active turns BackupCollision (2.15 and 2.16 only)."""
-        return 15 <= self.minor <= 16
+    def keeps_newest_marker_only(self) -> bool:
+        """Post-restore activation deletes older ``acm-restore-clusters-*`` markers (2.17+, #1580)."""
+        return self.minor >= 17
 
     @property
     def post_restore_by_managed_cluster(self) -> bool:
