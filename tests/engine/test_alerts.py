@@ -25,6 +25,7 @@ from .support import instant_pair
 BACKUP_NS = "open-cluster-management-backup"
 AVAILABLE = "ManagedClusterConditionAvailable"
 MC_WATCH = "managedclusters.cluster.open-cluster-management.io"
+MC_MONITOR = "managedclusters.cluster.open-cluster-management.io@hub-b"
 
 
 class Published:
@@ -224,10 +225,10 @@ async def test_a_watch_that_had_to_relist_raises_one_watch_gap_alert(chatty_pair
 
     monitors = await run_monitors(chatty_pair, tmp_path, published, "watch_gap")
 
-    gaps = monitors.health["managedclusters@hub-b"].gaps
+    gaps = monitors.health[MC_MONITOR].gaps
     assert [g.reason for g in gaps] == ["expired"]
-    assert monitors.health["managedclusters@hub-b"].relists == 1
-    assert [(a["hub"], a["resource"]) for a in published.alerts("watch_gap")] == [("hub-b", "managedclusters@hub-b")]
+    assert monitors.health[MC_MONITOR].relists == 1
+    assert [(a["hub"], a["resource"]) for a in published.alerts("watch_gap")] == [("hub-b", MC_MONITOR)]
     assert "expired" in published.alerts("watch_gap")[0]["message"]
 
 
@@ -238,9 +239,9 @@ async def test_each_gap_after_the_watch_delivered_again_is_an_episode_of_its_own
 
     monitors = await run_monitors(chatty_pair, tmp_path, published, "watch_gap", count=2)
 
-    assert [g.reason for g in monitors.health["managedclusters@hub-b"].gaps] == ["expired", "expired"]
+    assert [g.reason for g in monitors.health[MC_MONITOR].gaps] == ["expired", "expired"]
     alerts = published.alerts("watch_gap")
-    assert [(a["hub"], a["resource"]) for a in alerts] == [("hub-b", "managedclusters@hub-b")] * 2
+    assert [(a["hub"], a["resource"]) for a in alerts] == [("hub-b", MC_MONITOR)] * 2
 
 
 async def test_a_silent_watch_is_noticed_and_its_gap_raises_a_watch_gap_alert(chatty_pair: SimulatedHubPair,
@@ -251,7 +252,7 @@ async def test_a_silent_watch_is_noticed_and_its_gap_raises_a_watch_gap_alert(ch
     async def two_more_gaps(monitors: Monitors) -> None:
         # Each reconnect stalls again: one blind episode, however many gaps it is made of.
         async with asyncio.timeout(10):
-            while len(monitors.health["managedclusters@hub-b"].gaps) < 3:  # noqa: ASYNC110 (health has no event)
+            while len(monitors.health[MC_MONITOR].gaps) < 3:  # noqa: ASYNC110 (health has no event)
                 await asyncio.sleep(0.05)
 
     try:
@@ -259,10 +260,10 @@ async def test_a_silent_watch_is_noticed_and_its_gap_raises_a_watch_gap_alert(ch
     finally:
         chatty_pair.hub_b.faults.unstall_watches(MC_WATCH)
 
-    gaps = monitors.health["managedclusters@hub-b"].gaps
+    gaps = monitors.health[MC_MONITOR].gaps
     assert len(gaps) >= 3
     assert {g.reason for g in gaps} == {"inactive"}
     assert gaps[0].duration >= QUIET.watch_inactivity
-    assert [(a["hub"], a["resource"]) for a in published.alerts("watch_gap")] == [("hub-b", "managedclusters@hub-b")]
+    assert [(a["hub"], a["resource"]) for a in published.alerts("watch_gap")] == [("hub-b", MC_MONITOR)]
     assert "inactive" in published.alerts("watch_gap")[0]["message"]
-    assert all(not h.gaps for name, h in monitors.health.items() if name != "managedclusters@hub-b")
+    assert all(not h.gaps for name, h in monitors.health.items() if name != MC_MONITOR)

@@ -2,25 +2,21 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from asyncswitch import Engine, RunConfig
+import pytest
+
+from asyncswitch import ConfigError, Engine, RunConfig
 from asyncswitch.sim import EmulatedHubPair
 
 
-async def test_hubs_without_acm_fail_each_cycle_and_the_run_ends_by_its_soak_controls(tmp_path: Path) -> None:
-    # Bare API servers: the monitors' watches on ManagedClusters are refused (404), which fails the
-    # cycle's task group before the pipeline runs.
+async def test_hubs_without_acm_are_refused_in_one_line_before_a_run_directory_is_made(tmp_path: Path) -> None:
+    # Bare API servers: the first answer says ACM's kinds are not served, before any monitor starts.
     async with EmulatedHubPair() as bare:
         config = RunConfig(cycles=5, max_failures=2, output_dir=tmp_path, progress=False)
-        async with Engine(config, hub_pair=bare) as engine:
-            result = await engine.run()
-
-    assert (result.cycles, result.failures, result.stop_reason) == (2, 2, "max failures reached")
-    records = [json.loads(line) for line in (result.run_dir / "metrics.jsonl").read_text().splitlines()]
-    ends = [r for r in records if r["type"] == "cycle_end"]
-    assert [r["success"] for r in ends] == [False, False]
-    assert all("404" in r["error"] or "NotFound" in r["error"] for r in ends)
-    summary = json.loads((result.run_dir / "summary.json").read_text())
-    assert summary["failures"] == 2
+        with pytest.raises(ConfigError, match=r"^ACM is not installed on hub-a: it does not serve managedclusters"):
+            async with Engine(config, hub_pair=bare) as engine:
+                await engine.run()
+        assert not [r for r in bare.servers[0].requests.records() + bare.servers[1].requests.records()
+                    if r.verb in ("create", "update", "patch", "delete", "deletecollection")]
+    assert not any(tmp_path.iterdir())  # noqa: ASYNC240

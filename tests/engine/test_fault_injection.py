@@ -51,7 +51,7 @@ async def test_each_fault_is_injected_and_rolled_back_and_the_cycle_still_succee
     assert (rolled["scenario"], rolled["success"], rolled["target"]) == (scenario, True, target)
     assert run.cycle_ends() == [("cycle-0001", True)]
     # Nothing stays behind: only the new primary backs up, velero and the operator run again.
-    kubeconfig = run.result.run_dir / "sim.kubeconfig"
+    kubeconfig = pair.write_kubeconfig(tmp_path / "check.kubeconfig")  # the run's own went with the run
     assert await unpaused_schedules(kubeconfig) == ["hub-b"]
     async with Hub.connect(kubeconfig, "hub-b") as hub_b:
         velero = await hub_b.get(DEPLOYMENTS, "velero", BACKUP_NS)
@@ -86,7 +86,7 @@ async def test_a_paused_schedule_is_unpaused_again_when_the_switchover_stops_bef
     assert run.cycle_ends() == [("cycle-0001", False)]
     rolled = [data for kind, _, data in fault_records(run) if kind == "fault_rolled_back"]
     assert [(r["hub"], r["message"]) for r in rolled] == [("hub-a", "rolled back")]
-    assert await unpaused_schedules(run.result.run_dir / "sim.kubeconfig") == ["hub-a"]
+    assert await unpaused_schedules(pair.write_kubeconfig(tmp_path / "check.kubeconfig")) == ["hub-a"]
 
 
 async def test_a_fault_is_rolled_back_when_the_switchover_ends_before_its_hold(pair: SimulatedHubPair,
@@ -98,4 +98,4 @@ async def test_a_fault_is_rolled_back_when_the_switchover_ends_before_its_hold(p
     assert [kind for kind, _, _ in fault_records(run)] == ["fault_injected", "fault_rolled_back"]
     assert run.cycle_ends() == [("cycle-0001", True)]
     assert run.of("cycle_end")[0].data["duration_s"] < 30.0
-    assert await unpaused_schedules(run.result.run_dir / "sim.kubeconfig") == ["hub-b"]
+    assert await unpaused_schedules(pair.write_kubeconfig(tmp_path / "check.kubeconfig")) == ["hub-b"]

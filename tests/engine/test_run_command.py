@@ -12,14 +12,14 @@ from pathlib import Path
 import yaml
 from hdrh.histogram import HdrHistogram
 
-from .support import CYCLE_SCOPED, of_type, only_run_dir, read_json, records, run_cli
+from .support import CYCLE_SCOPED, of_type, only_run_dir, poll, read_json, records, run_cli
 
 PHASES = ["preflight", "primary_preparation", "activation", "post_activation_verification", "finalization"]
 CYCLES = ["cycle-0001", "cycle-0002", "cycle-0003"]
 
 
-def hub_tokens(kubeconfig: Path) -> list[str]:
-    config = yaml.safe_load(kubeconfig.read_text())
+def hub_tokens(kubeconfig: str) -> list[str]:
+    config = yaml.safe_load(kubeconfig)
     tokens = [user["user"]["token"] for user in config["users"]]
     assert len(tokens) == 2
     assert all(len(token) >= 16 for token in tokens)
@@ -28,15 +28,25 @@ def hub_tokens(kubeconfig: Path) -> list[str]:
 
 async def test_the_main_command_runs_three_cycles_and_leaves_the_artifacts_of_the_product_brief(
         tmp_path: Path) -> None:
-    finished = await run_cli(tmp_path, "run")
+    seen: dict[str, tuple[int, str]] = {}
+
+    async def read_the_kubeconfig_while_running(process: object) -> None:
+        # The embedded hubs' kubeconfig lives in the run directory while the run does (mode 0600).
+        path = await poll(lambda: next((tmp_path / "runs").glob("run-*/sim.kubeconfig"), None),
+                          description="the run's kubeconfig")
+        content = await poll(lambda: path.read_text() or None, description="a whole kubeconfig")
+        seen["kubeconfig"] = (stat.S_IMODE(path.stat().st_mode), content)
+
+    finished = await run_cli(tmp_path, "run", while_running=read_the_kubeconfig_while_running)
 
     assert finished.returncode == 0, finished.stderr
     assert "3/3 cycles succeeded" in finished.stdout
     run_dir = only_run_dir(tmp_path / "runs")
     run_id = run_dir.name
+    assert stat.S_IMODE(run_dir.stat().st_mode) == 0o700
     assert re.fullmatch(r"run-\d{8}-\d{6}-[0-9a-f]{6}", run_id)
     assert sorted(p.name for p in run_dir.iterdir()) == [
-        "cycles", "histograms", "manifest.json", "metrics.jsonl", "run_state.json", "sim.kubeconfig", "summary.json"]
+        ".lock", "cycles", "histograms", "manifest.json", "metrics.jsonl", "run_state.json", "summary.json"]
 
     # manifest.json: inputs, run_id, git SHA, versions, hub versions, host, start time.
     manifest = read_json(run_dir / "manifest.json")
@@ -104,11 +114,11 @@ async def test_the_main_command_runs_three_cycles_and_leaves_the_artifacts_of_th
         state = read_json(run_dir / "cycles" / cycle_id / "state.json")
         assert state["phase"] == "completed"
 
-    # Secrets: the hub tokens are in the run's kubeconfig (mode 0600) and nowhere else.
-    kubeconfig = run_dir / "sim.kubeconfig"
-    assert stat.S_IMODE(kubeconfig.stat().st_mode) == 0o600
+    # Secrets: the hub tokens were in the run's kubeconfig (mode 0600) while it ran, and are nowhere now.
+    mode, kubeconfig = seen["kubeconfig"]
+    assert mode == 0o600
     tokens = hub_tokens(kubeconfig)
-    for path in [p for p in run_dir.rglob("*") if p.is_file() and p != kubeconfig]:
+    for path in [p for p in run_dir.rglob("*") if p.is_file()]:
         content = path.read_bytes()
         assert not any(token.encode() in content for token in tokens), f"a hub token is in {path}"
     assert not any(token in finished.stdout + finished.stderr for token in tokens)

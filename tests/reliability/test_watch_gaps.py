@@ -1,0 +1,84 @@
+"""Every stretch a watch could not see is recorded: each monitor under its own name (ACM's and Velero's
+Restore apart), a gap still open when the cycle ends, and the gaps of the pipeline's own wait-watches."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from asyncswitch.engine import AlertThresholds, Monitors
+from asyncswitch.kube import MANAGED_CLUSTERS, Hub, ResourceCache
+from asyncswitch.sim.acm import SimulatedHubPair
+from asyncswitch.sim.faults import FaultRule
+
+from ..engine.support import instant_pair, read_json, run_config, run_engine
+
+MC = "managedclusters.cluster.open-cluster-management.io"
+
+
+@pytest.fixture
+async def pair() -> AsyncIterator[SimulatedHubPair]:
+    async with SimulatedHubPair(instant_pair(clusters=3)) as started:
+        yield started
+
+
+def _monitors(run_dir: Path, cycle_id: str = "cycle-0001") -> dict[str, Any]:
+    result = read_json(run_dir / "cycles" / cycle_id / "result.json")
+    return {m["name"]: m for m in result["monitors"]}
+
+
+async def test_acm_and_velero_restores_are_two_monitors(pair: SimulatedHubPair, tmp_path: Path) -> None:
+    run = await run_engine(run_config(tmp_path, cycles=1), pair)
+
+    names = set(_monitors(run.result.run_dir))
+    for hub in ("hub-a", "hub-b"):
+        assert {f"restores.cluster.open-cluster-management.io@{hub}", f"restores.velero.io@{hub}"} <= names
+    assert len(names) == 16  # 8 kinds on each hub, none hiding another
+
+
+async def test_the_gaps_of_the_pipelines_own_watches_are_recorded(pair: SimulatedHubPair, tmp_path: Path) -> None:
+    kubeconfig = pair.write_kubeconfig(tmp_path / "kubeconfig")
+    async with Hub.connect(kubeconfig, "hub-a") as hub_a, Hub.connect(kubeconfig, "hub-b") as hub_b:
+        monitors = Monitors({"hub-a": hub_a, "hub-b": hub_b}, publish=lambda k, d: None,
+                            thresholds=AlertThresholds(), new_hub="hub-b", activation_started=lambda: None)
+        async with asyncio.TaskGroup() as tg:
+            try:
+                await monitors.run(task_group=tg)
+                await asyncio.sleep(0.3)  # their first lists are in; now their streams are open too
+                # The monitors' watches are open: the next cluster watch on hub-b is a wait of the pipeline's
+                # (post-activation waits for the clusters this way), and its history is gone (410).
+                pair.hub_b.faults.expire_next_watches(MC)
+                async with ResourceCache(hub_b, MANAGED_CLUSTERS), asyncio.timeout(10):
+                    while f"pipeline:{MC}@hub-b" not in monitors.health:  # noqa: ASYNC110 (health has no event)
+                        await asyncio.sleep(0.02)
+            finally:
+                monitors.close()
+
+    assert [g.reason for g in monitors.health[f"pipeline:{MC}@hub-b"].gaps] == ["expired"]
+    assert not monitors.health[f"{MC}@hub-b"].gaps  # the monitor's own watch saw everything
+
+
+async def test_a_gap_still_open_when_the_monitors_stop_is_recorded(pair: SimulatedHubPair, tmp_path: Path) -> None:
+    published: list[tuple[str, dict[str, Any]]] = []
+    kubeconfig = pair.write_kubeconfig(tmp_path / "kubeconfig")
+    async with Hub.connect(kubeconfig, "hub-a") as hub_a, Hub.connect(kubeconfig, "hub-b") as hub_b:
+        monitors = Monitors({"hub-a": hub_a, "hub-b": hub_b}, publish=lambda k, d: published.append((k, d)),
+                            thresholds=AlertThresholds(), new_hub="hub-b", activation_started=lambda: None)
+        async with asyncio.TaskGroup() as tg:
+            try:
+                await monitors.run(task_group=tg)
+                # hub-b stops serving cluster watches: the monitor's reconnects fail, its gap stays open.
+                pair.hub_b.faults.add(FaultRule(verb="watch", resource=MC, error_rate=1.0, status=503))
+                pair.hub_b.drop_watches(MC)
+                await asyncio.sleep(0.3)
+            finally:
+                monitors.close()
+
+    gaps = monitors.health[f"{MC}@hub-b"].gaps
+    assert [g.reason for g in gaps] == ["disconnected"]
+    assert gaps[0].duration >= 0.2
+    assert [d["resource"] for k, d in published if k == "alert" and d["rule"] == "watch_gap"] == [f"{MC}@hub-b"]
