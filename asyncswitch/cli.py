@@ -37,6 +37,7 @@ from .config import FAULT_SCENARIOS, PHASE_NAMES, RunConfig
 from .display import Display
 from .errors import ConfigError
 from .kube import Hub
+from .resume import resumed_config
 from .runner import Engine
 from .sim import EmulatedHubPair
 from .sim.acm import PROFILES, SimConfig, SimulatedHubPair, profile_named
@@ -124,39 +125,62 @@ def _add_pipeline_options(parser: argparse.ArgumentParser) -> None:
                              "(default 300; on the embedded hubs 300 simulated seconds)")
 
 
+def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--kubeconfig", type=Path, default=None)
+    parser.add_argument("--primary-context", default=None)
+    parser.add_argument("--secondary-context", default=None)
+    parser.add_argument("--method", choices=[m.value for m in Method], default=Method.PASSIVE.value)
+    parser.add_argument("--activation-method", choices=[a.value for a in ActivationMethod],
+                        default=ActivationMethod.PATCH.value)
+    parser.add_argument("--old-hub-action", choices=[a.value for a in OldHubAction],
+                        default=OldHubAction.SECONDARY.value)
+    parser.add_argument("--cycles", type=int, default=3, help="switchover cycles (default 3)")
+    parser.add_argument("--run-hours", type=float, default=None, help="start no cycle after this many hours")
+    parser.add_argument("--max-failures", type=int, default=None, help="stop after this many failed cycles")
+    parser.add_argument("--stop-on-failure", action="store_true")
+    parser.add_argument("--cooldown", type=float, default=0.0, help="seconds between cycles")
+    parser.add_argument("--hub-answer-timeout", type=float, default=30.0, metavar="SECONDS",
+                        help="seconds a hub has to answer at the start of each cycle (connect and first lists); "
+                             "past it the cycle fails and the run goes on (default 30)")
+    parser.add_argument("--resume", nargs="?", const="", default=None, metavar="RUN_DIR",
+                        help="continue an interrupted run (default: the newest in --output-dir) with its recorded "
+                             "inputs; only the soak controls and reporting flags may change")
+    parser.add_argument("--inject-failure", choices=list(FAULT_SCENARIOS), default=None)
+    parser.add_argument("--inject-at-phase", choices=list(PHASE_NAMES), default="activation")
+    parser.add_argument("--dry-run", action="store_true")
+    parser.add_argument("--output-dir", type=Path, default=Path("runs"))
+    parser.add_argument("--log-format", choices=["json", "console"], default="console")
+    parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("--sim-clusters", type=_non_negative, default=20)
+    parser.add_argument("--sim-profile", choices=sorted(PROFILES), default="fast")
+    parser.add_argument("--sim-acm-version", default=DEFAULT_ACM_VERSION, metavar="VERSION[,VERSION]",
+                        help=f"ACM version of the simulated hubs, or hub-a's,hub-b's (2.11-2.17; default "
+                             f"{DEFAULT_ACM_VERSION})")
+    parser.add_argument("--seed", type=int, default=0)
+    _add_pipeline_options(parser)
+
+
+_RUN_FIELDS = {"no_progress": "progress", "compactor_watch": "timeouts"}
+"""``run`` flags whose RunConfig field has another name."""
+
+
+def _explicit_run_fields(argv: Sequence[str]) -> set[str]:
+    """The RunConfig fields the user set on the ``run`` command line (not left to their defaults)."""
+    parser = _Parser(prog="python -m asyncswitch run", add_help=False)
+    _add_run_arguments(parser)
+    for action in parser._actions:
+        action.default = argparse.SUPPRESS
+    given = vars(parser.parse_args(list(argv)[list(argv).index("run") + 1:]))
+    return {_RUN_FIELDS.get(name, name) for name in given}
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m asyncswitch", description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--version", action="version", version=f"asyncswitch {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    run = sub.add_parser("run", help="run switchover cycles (embedded simulated hubs unless contexts are given)")
-    run.add_argument("--kubeconfig", type=Path, default=None)
-    run.add_argument("--primary-context", default=None)
-    run.add_argument("--secondary-context", default=None)
-    run.add_argument("--method", choices=[m.value for m in Method], default=Method.PASSIVE.value)
-    run.add_argument("--activation-method", choices=[a.value for a in ActivationMethod],
-                     default=ActivationMethod.PATCH.value)
-    run.add_argument("--old-hub-action", choices=[a.value for a in OldHubAction], default=OldHubAction.SECONDARY.value)
-    run.add_argument("--cycles", type=int, default=3, help="switchover cycles (default 3)")
-    run.add_argument("--run-hours", type=float, default=None, help="start no cycle after this many hours")
-    run.add_argument("--max-failures", type=int, default=None, help="stop after this many failed cycles")
-    run.add_argument("--stop-on-failure", action="store_true")
-    run.add_argument("--cooldown", type=float, default=0.0, help="seconds between cycles")
-    run.add_argument("--resume", nargs="?", const="", default=None, metavar="RUN_DIR",
-                     help="continue an interrupted run (default: the newest in --output-dir)")
-    run.add_argument("--inject-failure", choices=list(FAULT_SCENARIOS), default=None)
-    run.add_argument("--inject-at-phase", choices=list(PHASE_NAMES), default="activation")
-    run.add_argument("--dry-run", action="store_true")
-    run.add_argument("--output-dir", type=Path, default=Path("runs"))
-    run.add_argument("--log-format", choices=["json", "console"], default="console")
-    run.add_argument("--no-progress", action="store_true")
-    run.add_argument("--sim-clusters", type=_non_negative, default=20)
-    run.add_argument("--sim-profile", choices=sorted(PROFILES), default="fast")
-    run.add_argument("--sim-acm-version", default=DEFAULT_ACM_VERSION, metavar="VERSION[,VERSION]",
-                     help=f"ACM version of the simulated hubs, or hub-a's,hub-b's (2.11-2.17; default "
-                          f"{DEFAULT_ACM_VERSION})")
-    run.add_argument("--seed", type=int, default=0)
-    _add_pipeline_options(run)
+    _add_run_arguments(sub.add_parser(
+        "run", help="run switchover cycles (embedded simulated hubs unless contexts are given)"))
 
     sw = sub.add_parser("switchover", help="one switchover between two kubeconfig contexts")
     sw.add_argument("--kubeconfig", type=Path, default=None,
@@ -326,7 +350,7 @@ def _resume_dir(args: argparse.Namespace) -> Path | None:
     return latest
 
 
-async def _run(args: argparse.Namespace) -> int:
+async def _run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     config = RunConfig(
         kubeconfig=args.kubeconfig if args.primary_context is None else _kubeconfig_path(args.kubeconfig),
         primary_context=args.primary_context, secondary_context=args.secondary_context,
@@ -336,7 +360,10 @@ async def _run(args: argparse.Namespace) -> int:
         resume=_resume_dir(args), inject_failure=args.inject_failure, inject_at_phase=args.inject_at_phase,
         dry_run=args.dry_run, output_dir=args.output_dir, log_format=args.log_format,
         progress=not args.no_progress, sim_clusters=args.sim_clusters, sim_profile=args.sim_profile, seed=args.seed,
-        sim_acm_version=args.sim_acm_version, **_pipeline_options(args))
+        sim_acm_version=args.sim_acm_version, hub_answer_timeout=args.hub_answer_timeout,
+        **_pipeline_options(args))
+    if config.resume is not None:
+        config = await asyncio.to_thread(resumed_config, config.resume, config, _explicit_run_fields(argv))
     main_task = asyncio.current_task()
     assert main_task is not None
     loop = asyncio.get_running_loop()
@@ -406,7 +433,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         if args.command == "run":
             _configure_logging(args.log_format, quiet=not args.no_progress)
-            return asyncio.run(_run(args))
+            return asyncio.run(_run(args, sys.argv[1:] if argv is None else argv))
         if args.command == "sim":
             return asyncio.run(_serve_sim(args))
         if args.command == "switchover":

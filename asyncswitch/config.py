@@ -62,6 +62,9 @@ class RunConfig:
     manage_auto_import_strategy: bool = False
     """ACM 2.14+: ImportAndSync on the new hub during each switchover, reset afterwards."""
     timeouts: Timeouts = field(default_factory=Timeouts)
+    hub_answer_timeout: float = 30.0
+    """Seconds a hub has to give its first answer in a cycle (connect, then the first list of every
+    watched kind); past it the cycle fails with the hub named, and the run goes on under its soak controls."""
     full_backup_stability: float = 600.0
     """Full method: seconds to wait for the new primary's backup set to be complete and stable."""
 
@@ -77,10 +80,15 @@ class RunConfig:
             raise ConfigError("--run-hours must be a positive number")
         if self.max_failures is not None and self.max_failures < 1:
             raise ConfigError("--max-failures must be at least 1")
-        if self.cooldown < 0:
-            raise ConfigError("--cooldown must not be negative")
+        if not (math.isfinite(self.cooldown) and self.cooldown >= 0):
+            raise ConfigError("--cooldown must be a finite number of seconds, 0 or more")
+        if not (math.isfinite(self.hub_answer_timeout) and self.hub_answer_timeout > 0):
+            raise ConfigError("--hub-answer-timeout must be a positive, finite number of seconds")
         if self.inject_failure is not None and self.inject_failure not in FAULT_SCENARIOS:
             raise ConfigError(f"--inject-failure must be one of {', '.join(FAULT_SCENARIOS)}")
+        if self.inject_failure is not None and self.dry_run:
+            raise ConfigError("--dry-run changes nothing on the hubs, so --inject-failure would be skipped: "
+                              "give one or the other")
         if self.inject_at_phase not in PHASE_NAMES:
             raise ConfigError(f"--inject-at-phase must be one of {', '.join(PHASE_NAMES)}")
         if self.log_format not in ("json", "console"):
@@ -93,7 +101,7 @@ class RunConfig:
             raise ConfigError("--activation-method restore applies to --method passive only")
         if not 0.0 < self.min_cluster_share <= 1.0:
             raise ConfigError("--min-cluster-share must be above 0 and at most 1")
-        if self.fault_hold < 0:
+        if not (math.isfinite(self.fault_hold) and self.fault_hold >= 0):
             raise ConfigError("fault hold must not be negative")
         if self.old_hub_action is OldHubAction.DECOMMISSION and self.cycles > 1 and not self.dry_run:
             raise ConfigError("--old-hub-action decommission removes ACM from the old hub, so no later cycle can "

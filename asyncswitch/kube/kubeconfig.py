@@ -27,6 +27,8 @@ def _read(path: str | os.PathLike[str]) -> dict[str, Any]:
         text = target.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot read kubeconfig {target}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"kubeconfig {target} is not text (a binary file?)") from None
     try:
         document = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -55,10 +57,16 @@ def _check_context(path: str | os.PathLike[str], document: dict[str, Any], conte
         wanted = entry.get(kind)
         if wanted is None and kind == "user":
             continue
-        defined = {c.get("name") for c in document.get(plural) or [] if isinstance(c, dict)}
+        defined = {c.get("name"): c.get(kind) for c in document.get(plural) or [] if isinstance(c, dict)}
         if wanted not in defined:
             raise ConfigError(f"context {context!r} in kubeconfig {path} names {kind} {wanted!r}, "
                               f"which the file does not define")
+        if kind == "cluster":
+            server = (defined[wanted] or {}).get("server") if isinstance(defined[wanted], dict) else None
+            parts = urlsplit(server) if isinstance(server, str) else None
+            if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ConfigError(f"cluster {wanted!r} in kubeconfig {path} has no server URL (http or https) "
+                                  f"for context {context!r}")
 
 
 @asynccontextmanager
