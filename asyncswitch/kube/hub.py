@@ -17,13 +17,14 @@ from typing import Any
 from kubernetes_asyncio import client
 
 from .errors import ConflictError, GoneError, NotFoundError
+from .events import Gap
 from .kubeconfig import api_client_for
 from .resources import SELF_SUBJECT_ACCESS_REVIEWS, Resource
 from .retrying import RequestCounters
 from .settings import ClientSettings
 from .transport import Answer, Transport
 
-__all__ = ["Hub", "ListResult", "Selector", "Write", "WriteListener", "selector_text"]
+__all__ = ["GapListener", "Hub", "ListResult", "Selector", "Write", "WriteListener", "selector_text"]
 
 Selector = str | Mapping[str, str]
 """A label or field selector: the API's text form (``a=b,c!=d``) or a mapping of equalities."""
@@ -57,6 +58,9 @@ class Write:
 
 WriteListener = Callable[[Write], None]
 
+GapListener = Callable[[Resource, Gap, Any], None]
+"""Called with the resource, the gap and the WatchDriver of any watch on the hub that closes a gap."""
+
 
 def selector_text(selector: Selector | None) -> str | None:
     """A selector in the API's text form; a mapping becomes ``k=v`` pairs joined by commas."""
@@ -75,6 +79,7 @@ class Hub:
         self.settings = settings or ClientSettings()
         self.transport = Transport(api_client, hub=name, settings=self.settings, rng=rng)
         self._write_listeners: list[WriteListener] = []
+        self._gap_listeners: list[GapListener] = []
 
     @classmethod
     @asynccontextmanager
@@ -104,6 +109,20 @@ class Hub:
             yield
         finally:
             self._write_listeners.remove(listener)
+
+    @contextmanager
+    def gaps_observed_by(self, listener: GapListener) -> Iterator[None]:
+        """Call ``listener`` with every gap any watch on this hub records while the block runs (the
+        pipeline's own wait-watches included)."""
+        self._gap_listeners.append(listener)
+        try:
+            yield
+        finally:
+            self._gap_listeners.remove(listener)
+
+    def observed_gap(self, resource: Resource, gap: Gap, driver: Any) -> None:
+        for listener in tuple(self._gap_listeners):
+            listener(resource, gap, driver)
 
     def _wrote(self, verb: str, resource: Resource, namespace: str | None, answer: Answer) -> None:
         if not self._write_listeners or not isinstance(answer.body, dict):

@@ -22,6 +22,7 @@ __all__ = [
     "CUSTOM_RESOURCE_DEFINITIONS",
     "DATA_PROTECTION_APPLICATIONS",
     "DEPLOYMENTS",
+    "LEASES",
     "MANAGED_CLUSTERS",
     "MULTICLUSTER_HUBS",
     "MULTICLUSTER_OBSERVABILITIES",
@@ -106,6 +107,7 @@ CUSTOM_RESOURCE_DEFINITIONS = Resource("apiextensions.k8s.io", "v1", "customreso
                                        "CustomResourceDefinition", namespaced=False)
 ARGO_APPLICATIONS = Resource("argoproj.io", "v1alpha1", "applications", "Application")
 ARGOCDS = Resource("argoproj.io", "v1alpha1", "argocds", "ArgoCD")
+LEASES = Resource("coordination.k8s.io", "v1", "leases", "Lease")
 SELF_SUBJECT_ACCESS_REVIEWS = Resource("authorization.k8s.io", "v1", "selfsubjectaccessreviews",
                                        "SelfSubjectAccessReview", namespaced=False)
 
@@ -113,6 +115,6 @@ ALL_RESOURCES: tuple[Resource, ...] = (
     MANAGED_CLUSTERS, BACKUP_SCHEDULES, ACM_RESTORES, VELERO_BACKUPS, VELERO_RESTORES, VELERO_SCHEDULES,
     BACKUP_STORAGE_LOCATIONS, DATA_PROTECTION_APPLICATIONS, MULTICLUSTER_HUBS, MULTICLUSTER_OBSERVABILITIES,
     CLUSTER_DEPLOYMENTS, CLUSTER_VERSIONS, CONFIG_MAPS, SECRETS, PODS, NAMESPACES, DEPLOYMENTS, STATEFUL_SETS, ROUTES,
-    CUSTOM_RESOURCE_DEFINITIONS, ARGO_APPLICATIONS, ARGOCDS, SELF_SUBJECT_ACCESS_REVIEWS,
+    LEASES, CUSTOM_RESOURCE_DEFINITIONS, ARGO_APPLICATIONS, ARGOCDS, SELF_SUBJECT_ACCESS_REVIEWS,
 )
 """Every type in the table above, for preflight RBAC checks and tests."""

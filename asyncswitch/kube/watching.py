@@ -182,6 +182,13 @@ class WatchDriver:
         elif reason == "expired":
             self._open_gap = (reason, self._open_gap[1])
 
+    def close_open_gap(self) -> Gap | None:
+        """End the gap in progress now (the watcher stops while blind) and return it, or None."""
+        if self._open_gap is None:
+            return None
+        self._close_gap(self._now())
+        return self.gaps[-1]
+
     # -- inside ----------------------------------------------------------------------------------
 
     def _now(self) -> _Instant:
@@ -239,6 +246,14 @@ async def watch(
     """
     settings = settings or hub.settings
     driver = driver or WatchDriver(clock=asyncio.get_running_loop().time, hub=hub.name, resource=resource.key)
+    own_on_gap, watched = driver.on_gap, driver
+
+    def on_gap(gap: Gap) -> None:  # the driver's own listener, then the hub's (who records every watch's gaps)
+        if own_on_gap is not None:
+            own_on_gap(gap)
+        hub.observed_gap(resource, gap, watched)
+
+    driver.on_gap = on_gap
     rng = rng or random.Random()
     labels, fields_ = selector_text(label_selector), selector_text(field_selector)
     failures = 0

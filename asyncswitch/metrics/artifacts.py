@@ -46,15 +46,17 @@ async def _git_sha() -> str:
     return out.decode().strip() or "unknown" if process.returncode == 0 else "unknown"
 
 
-async def _hub_versions(kubeconfig: Path, contexts: list[str]) -> dict[str, Any]:
+async def _hub_versions(kubeconfig: Path, contexts: list[str], *, timeout: float) -> dict[str, Any]:  # noqa: ASYNC109
     versions: dict[str, Any] = {}
     for context in contexts:
         try:
-            async with Hub.connect(kubeconfig, context) as hub:
+            async with asyncio.timeout(timeout), Hub.connect(kubeconfig, context) as hub:
                 hubs = (await hub.list(MULTICLUSTER_HUBS, ACM_NAMESPACE, limit=1)).items
                 versions[context] = {"acm": (hubs[0].get("status") or {}).get("currentVersion") if hubs else None}
         except HubApiError as exc:
             versions[context] = {"error": str(exc)}
+        except TimeoutError:  # a hub that does not answer must not hold the run's start up
+            versions[context] = {"error": f"no answer within {timeout:g} s"}
     return versions
 
 
@@ -74,7 +76,8 @@ async def write_manifest(run_dir: Path, *, run_id: str, config: RunConfig, embed
         "git_sha": await _git_sha(),
         "versions": {"asyncswitch": version, "python": sys.version.split()[0],
                      "kubernetes_asyncio": _dist_version("kubernetes_asyncio"), "aiohttp": _dist_version("aiohttp")},
-        "hubs": await _hub_versions(config.kubeconfig, [config.primary_context, config.secondary_context]),
+        "hubs": await _hub_versions(config.kubeconfig, [config.primary_context, config.secondary_context],
+                                    timeout=config.hub_answer_timeout),
         "host": {"hostname": socket.gethostname(), "platform": platform.platform(), "cpus": os.cpu_count()},
     }
     await asyncio.to_thread(write_json_atomic, run_dir / "manifest.json", manifest)

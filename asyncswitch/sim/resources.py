@@ -79,6 +79,7 @@ BUILTIN_TYPES: tuple[ResourceType, ...] = (
                  short_names=("deploy",), categories=("all",), builtin=True),
     ResourceType("apps", "v1", "statefulsets", "StatefulSet", status_subresource=True, scale_subresource=True,
                  short_names=("sts",), categories=("all",), builtin=True),
+    ResourceType("coordination.k8s.io", "v1", "leases", "Lease", builtin=True, tracks_generation=False),
     ResourceType("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition",
                  namespaced=False, status_subresource=True, short_names=("crd", "crds"), builtin=True),
     ResourceType("authorization.k8s.io", "v1", "selfsubjectaccessreviews", "SelfSubjectAccessReview",

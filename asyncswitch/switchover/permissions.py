@@ -21,6 +21,7 @@ from ..kube import (
     CONFIG_MAPS,
     DATA_PROTECTION_APPLICATIONS,
     DEPLOYMENTS,
+    LEASES,
     MANAGED_CLUSTERS,
     MULTICLUSTER_HUBS,
     MULTICLUSTER_OBSERVABILITIES,
@@ -105,6 +106,9 @@ PERMISSIONS: tuple[Permission, ...] = (
         *_read(role, ARGO_APPLICATIONS, None, "Argo CD Applications that manage ACM resources", watch=False),
         Permission(role, "patch", ARGO_APPLICATIONS, None, "--argocd pause",
                    lambda o: o.argocd is ArgocdMode.PAUSE))),
+    # the run's lease on each hub of the pair (asyncswitch.engine.lease): one run drives a pair at a time
+    *(Permission(role, verb, LEASES, ACM_NAMESPACE, "the run's lease on the hub pair", lambda o: not o.dry_run)
+      for role in _BOTH for verb in ("get", "create", "patch", "delete")),
     # primary preparation
     Permission("primary", "patch", BACKUP_SCHEDULES, BACKUP_NAMESPACE, "pause the BackupSchedule",
                acm=lambda v: version_at_least(v, 2, 12)),
