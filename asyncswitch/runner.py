@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 import os
+import shutil
 import time
 from collections.abc import AsyncGenerator, Collection
 from dataclasses import asdict, dataclass, field, replace
@@ -21,8 +22,12 @@ import structlog
 
 from .config import RunConfig
 from .display import Display
-from .engine import CycleLoop, EngineEvent, EventBus, RunState
+from .engine import CycleLoop, CycleOutcome, EngineEvent, EventBus, RunState
+from .engine.lease import hub_pair_lease
+from .engine.reachability import HubNotAnswering, HubRefused, first_answer
 from .errors import ConfigError
+from .files import DirectoryLock, remove_temp_files, write_json_atomic
+from .kube import Hub
 from .metrics import (
     HdrCollector,
     JsonlWriter,
@@ -98,43 +103,63 @@ class Engine:
         self._result: RunResult | None = None
         self._summary: dict[str, Any] = {}
         self._log = structlog.get_logger("asyncswitch.engine")
+        self._stack = contextlib.AsyncExitStack()
+        self._made: Path | None = None
+        self._collected: asyncio.Queue[EngineEvent | None] = asyncio.Queue()
+        self._committed: dict[str, Any] = {"histograms": {}, "cycles": []}
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     async def __aenter__(self) -> Engine:
+        self._stack = contextlib.AsyncExitStack()
+        try:
+            await self._open()
+        except BaseException:
+            await self._stack.aclose()
+            if self._made is not None:  # a new run that could not start leaves nothing behind
+                await asyncio.to_thread(shutil.rmtree, self._made, True)
+            elif self._hub_pair is not None and self.run_dir != Path():
+                await asyncio.to_thread((self.run_dir / SIM_KUBECONFIG).unlink, True)
+            raise
+        return self
+
+    async def _open(self) -> None:
+        """Check every input, then make (or lock) the run directory (a new one is ``self._made``)."""
         config = self.config
+        state: RunState | None = None
+        unanswered: set[str] = set()
         if config.resume is not None:
-            self.run_dir = config.resume
-            state_file = self.run_dir / "run_state.json"
-            if not state_file.exists():
-                raise ConfigError(f"cannot resume: {self.run_dir} holds no run_state.json")
-            state = RunState.load(state_file)
-            self.run_id = state.run_id
-            state.finished, state.stop_reason = False, None
-            self.collector.load(self.run_dir / "histograms")
-            # The summary covers the whole run, not only this process's part of it.
-            self.cycle_results = await asyncio.to_thread(_ended_cycles, self.run_dir, state.next_cycle)
-            self.alerts = [_without_envelope(r) for r in await asyncio.to_thread(
-                read_records, self.run_dir / "metrics.jsonl", ("alert",))]
-            # The interrupted process ran past its last save: count up to its last record for --run-hours.
-            last_alive = await asyncio.to_thread(last_record_time, self.run_dir / "metrics.jsonl")
-            if last_alive is not None and state.elapsed_as_of:
-                state.elapsed_before += max(0.0, last_alive - state.elapsed_as_of)
+            state = await self._reopen(config.resume)
         else:
+            if not config.embedded:
+                unanswered = await _check_hubs(config)
             self.run_id = new_run_id()
-            self.run_dir = config.output_dir / self.run_id
-            self.run_dir.mkdir(parents=True, exist_ok=False)
-            state = None
+            self.run_dir = self._made = await asyncio.to_thread(_make_run_dir, config.output_dir, self.run_id)
+            lock = DirectoryLock(self.run_dir)
+            lock.acquire()
+            self._stack.callback(lock.release)
         if self._hub_pair is not None:
-            kubeconfig = self._hub_pair.write_kubeconfig(self.run_dir / "sim.kubeconfig")
+            kubeconfig = self._hub_pair.write_kubeconfig(self.run_dir / SIM_KUBECONFIG)
             self.config = config = config.with_contexts(kubeconfig, "hub-a", "hub-b")
             if state is not None:
                 # The simulated pair of the interrupted process is gone; a new one starts as hub-a active.
                 state.primary, state.secondary = "hub-a", "hub-b"
                 if state.in_flight:
                     (self.run_dir / "cycles" / state.in_flight / "state.json").unlink(missing_ok=True)
+        if self._hub_pair is not None or config.resume is not None:
+            unanswered = await _check_hubs(config)
+        assert config.kubeconfig is not None
         assert config.primary_context
         assert config.secondary_context
+        hubs = [await self._stack.enter_async_context(Hub.connect(config.kubeconfig, context))
+                for context in (config.primary_context, config.secondary_context)]
+        for hub in hubs:
+            if hub.name in unanswered:
+                self._log.warning("the hub did not answer: its lease is not taken, and cycles fail until it answers",
+                                  hub=hub.name)
+        if not config.dry_run:  # a dry run changes nothing (a read-only token will do): it takes no lease
+            await self._stack.enter_async_context(
+                hub_pair_lease([h for h in hubs if h.name not in unanswered], run_id=self.run_id))
         if state is None:
             state = RunState(run_id=self.run_id, primary=config.primary_context,
                              secondary=config.secondary_context, started_wall=time.time())
@@ -142,13 +167,13 @@ class Engine:
         structlog.contextvars.bind_contextvars(run_id=self.run_id)
         for caveat in config.caveats:
             self._log.warning(caveat)
-        self._loop = CycleLoop(config, run_dir=self.run_dir, state=state, bus=self.bus)
+        self._loop = CycleLoop(config, run_dir=self.run_dir, state=state, bus=self.bus, commit=self.commit_cycle)
         self._tg = asyncio.TaskGroup()
         await self._tg.__aenter__()
         writer = JsonlWriter(self.run_dir / "metrics.jsonl", self.bus.subscribe())
         self._consumers.append(self._tg.create_task(writer.run(), name="metrics:jsonl"))
-        collected = self.bus.subscribe(HdrCollector.CONSUMES | {"alert", "cycle_end"})
-        self._consumers.append(self._tg.create_task(self._collect(collected), name="metrics:hdr"))
+        self._collected = self.bus.subscribe((HdrCollector.CONSUMES - {"cycle_end"}) | {"alert"})
+        self._consumers.append(self._tg.create_task(self._collect(self._collected), name="metrics:hdr"))
         if self._display is not None:
             self._consumers.append(self._tg.create_task(
                 self._display.run(self.bus.subscribe(Display.SHOWS), self.collector), name="display"))
@@ -157,7 +182,72 @@ class Engine:
             "primary": state.primary, "secondary": state.secondary, "elapsed_before_s": state.elapsed_before}))
         if config.resume is None:
             await write_manifest(self.run_dir, run_id=self.run_id, config=config, embedded=self._embedded_info())
-        return self
+        else:
+            await self._replay_lost_cycle_ends()
+
+    async def _reopen(self, run_dir: Path) -> RunState:
+        """Lock an interrupted run's directory and load what its last commit holds."""
+        await asyncio.to_thread(_check_resumable, run_dir)
+        self.run_dir = run_dir
+        lock = DirectoryLock(run_dir)
+        try:
+            lock.acquire()
+        except OSError as exc:
+            raise ConfigError(f"cannot resume {run_dir}: {exc.strerror or exc}") from None
+        self._stack.callback(lock.release)
+        manifest = await asyncio.to_thread(_read_manifest, run_dir)
+        if self._hub_pair is not None and manifest is not None and manifest.get("embedded_simulator") is None:
+            inputs = manifest.get("inputs") or {}
+            raise ConfigError(f"cannot resume {run_dir} on the embedded simulator: it was run against kubeconfig "
+                              f"{inputs.get('kubeconfig')} (contexts {inputs.get('primary_context')}, "
+                              f"{inputs.get('secondary_context')}); resume it with those")
+        state, committed = await asyncio.to_thread(_load_commit, run_dir)
+        self.run_id = state.run_id
+        state.finished, state.stop_reason = False, None
+        try:
+            if committed is not None:
+                self.collector.load_encoded(committed["histograms"])
+                self.cycle_results = list(committed["cycles"])
+            else:  # a run committed before histograms moved into run_state.json
+                await asyncio.to_thread(self.collector.load, run_dir / "histograms")
+                self.cycle_results = await asyncio.to_thread(_ended_cycles, run_dir, state.next_cycle)
+        except (ValueError, OSError) as exc:
+            raise ConfigError(f"cannot resume {run_dir}: its histograms are damaged ({exc})") from None
+        self._committed = committed or {"histograms": self.collector.encoded(), "cycles": self.cycle_results}
+        await asyncio.to_thread(remove_temp_files, run_dir)  # a killed writer's; we hold the lock
+        self.alerts = [_without_envelope(r) for r in await asyncio.to_thread(
+            read_records, run_dir / "metrics.jsonl", ("alert",))]
+        # The interrupted process ran past its last save: count up to its last record for --run-hours.
+        last_alive = await asyncio.to_thread(last_record_time, run_dir / "metrics.jsonl")
+        if last_alive is not None and state.elapsed_as_of:
+            state.elapsed_before += max(0.0, last_alive - state.elapsed_as_of)
+        return state
+
+    async def _replay_lost_cycle_ends(self) -> None:
+        """A kill after a cycle's commit but before its cycle_end reached metrics.jsonl: publish it now,
+        marked replayed, so metrics.jsonl holds each counted cycle's end exactly once."""
+        logged = {r.get("cycle_id") for r in await asyncio.to_thread(
+            read_records, self.run_dir / "metrics.jsonl", ("cycle_end",))}
+        for result in self.cycle_results:
+            if result.get("cycle_id") not in logged:
+                data = {k: v for k, v in result.items() if k != "cycle_id"}
+                self.bus.publish(EngineEvent("cycle_end", self.run_id, result.get("cycle_id"),
+                                             {**data, "replayed": True}))
+
+    async def commit_cycle(self, state: RunState, outcome: CycleOutcome | None) -> None:
+        """The run's one commit point: run_state.json holds the run state and, as of the last cycle end,
+        every histogram and every ended cycle's record, written in one atomic rename. A kill leaves the
+        previous generation or this one, never a mix. histograms/ is then exported from it."""
+        if outcome is not None:
+            await self._collected.join()  # everything the cycle published before its end is measured
+            self.collector.consume(EngineEvent("cycle_end", self.run_id, outcome.cycle_id, outcome.end))
+            self.cycle_results.append({"cycle_id": outcome.cycle_id, **outcome.end})
+            self._committed = {"histograms": self.collector.encoded(), "cycles": list(self.cycle_results)}
+        document = {**asdict(state), "committed": self._committed}
+        await asyncio.to_thread(write_json_atomic, self.run_dir / "run_state.json", document)
+        if outcome is not None:
+            with contextlib.suppress(OSError):
+                await asyncio.to_thread(self.collector.save, self.run_dir / "histograms")
 
     def _embedded_info(self) -> dict[str, Any] | None:
         if self._hub_pair is None:
@@ -177,15 +267,20 @@ class Engine:
         if self._tg is not None:
             tg, self._tg = self._tg, None
             await tg.__aexit__(None, None, None)
-        await asyncio.to_thread(self.collector.save, self.run_dir / "histograms")
-        if self._state is not None:
-            self._summary = await asyncio.to_thread(
-                write_summary, self.run_dir, run_id=self.run_id, state=_state_dict(self._state),
-                histograms=self.collector.summary(), alerts=self.alerts, cycles=self.cycle_results,
-                interrupted=interrupted)
-        if self._result is not None:
-            self._result.summary, self._result.interrupted = self._summary, interrupted
-        structlog.contextvars.unbind_contextvars("run_id")
+        try:
+            await asyncio.to_thread(self.collector.save, self.run_dir / "histograms")
+            if self._state is not None:
+                self._summary = await asyncio.to_thread(
+                    write_summary, self.run_dir, run_id=self.run_id, state=_state_dict(self._state),
+                    histograms=self.collector.summary(), alerts=self.alerts, cycles=self.cycle_results,
+                    interrupted=interrupted)
+            if self._result is not None:
+                self._result.summary, self._result.interrupted = self._summary, interrupted
+        finally:
+            # The simulator stops with this run: its kubeconfig (and tokens) must not outlive it.
+            (self.run_dir / SIM_KUBECONFIG).unlink(missing_ok=True)
+            await self._stack.aclose()  # the leases, the hubs' clients, then the run directory's lock
+            structlog.contextvars.unbind_contextvars("run_id")
 
     # -- running -----------------------------------------------------------------------------
 
@@ -216,14 +311,86 @@ class Engine:
         return self.bus.stream(types)
 
     async def _collect(self, queue: asyncio.Queue[EngineEvent | None]) -> None:
+        """Measure each event as it comes (cycle ends are measured by their commit, not here)."""
         while (event := await queue.get()) is not None:
             self.collector.consume(event)
             if event.type == "alert":
                 self.alerts.append({"cycle_id": event.cycle_id, **event.data})
-            elif event.type == "cycle_end":
-                self.cycle_results.append({"cycle_id": event.cycle_id, **event.data})
-                with contextlib.suppress(OSError):
-                    await asyncio.to_thread(self.collector.save, self.run_dir / "histograms")
+            queue.task_done()
+        queue.task_done()
+
+
+SIM_KUBECONFIG = "sim.kubeconfig"
+"""The embedded pair's kubeconfig, in the run directory while the run lives (removed at its end)."""
+
+
+def _make_run_dir(output_dir: Path, run_id: str) -> Path:
+    """``<output_dir>/<run_id>``, mode 0700 (the umask may narrow it); ConfigError if it cannot be made."""
+    if output_dir.exists() and not output_dir.is_dir():
+        raise ConfigError(f"--output-dir {output_dir} is not a directory")
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        run_dir = output_dir / run_id
+        run_dir.mkdir(mode=0o700)
+    except OSError as exc:
+        raise ConfigError(f"--output-dir {output_dir}: cannot make the run directory: {exc.strerror or exc}") from None
+    return run_dir
+
+
+async def _check_hubs(config: RunConfig) -> set[str]:
+    """Both contexts' kubeconfig entries, and each hub's first answer: a refusal that waiting will not
+    change (credentials, TLS, no ACM) is a ConfigError; the names of hubs that did not answer are returned
+    (the run starts, and its cycles fail until they answer)."""
+    assert config.kubeconfig is not None
+    assert config.primary_context
+    assert config.secondary_context
+    unanswered: set[str] = set()
+    async with Hub.connect(config.kubeconfig, config.primary_context) as primary, \
+            Hub.connect(config.kubeconfig, config.secondary_context) as secondary:
+        for hub in (primary, secondary):
+            try:
+                await first_answer(hub, timeout=config.hub_answer_timeout)
+            except HubRefused as exc:
+                raise ConfigError(str(exc)) from None
+            except HubNotAnswering:
+                unanswered.add(hub.name)
+    return unanswered
+
+
+def _check_resumable(run_dir: Path) -> None:
+    if not run_dir.is_dir():
+        raise ConfigError(f"cannot resume: {run_dir} is not a directory")
+    if not (run_dir / "run_state.json").exists():
+        raise ConfigError(f"cannot resume: {run_dir} holds no run_state.json")
+
+
+def _read_manifest(run_dir: Path) -> dict[str, Any] | None:
+    try:
+        document = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return document if isinstance(document, dict) else None
+
+
+def _load_commit(run_dir: Path) -> tuple[RunState, dict[str, Any] | None]:
+    """The run state and the last cycle-end commit in run_state.json; ConfigError if either is damaged."""
+    path = run_dir / "run_state.json"
+    try:
+        document = json.loads(path.read_bytes())
+        state = RunState.from_json(document)
+    except OSError as exc:
+        raise ConfigError(f"cannot resume {run_dir}: cannot read run_state.json: {exc.strerror or exc}") from None
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"cannot resume {run_dir}: run_state.json is damaged ({str(exc).splitlines()[0]})") from None
+    committed = document.get("committed")
+    if committed is None:
+        return state, None
+    if (not isinstance(committed, dict) or not isinstance(committed.get("histograms"), dict)
+            or not isinstance(committed.get("cycles"), list)
+            or not all(isinstance(v, str) for v in committed["histograms"].values())
+            or not all(isinstance(c, dict) for c in committed["cycles"])):
+        raise ConfigError(f"cannot resume {run_dir}: run_state.json is damaged (its commit is not of the right shape)")
+    return state, committed
 
 
 def _state_dict(state: RunState) -> dict[str, Any]:

@@ -63,7 +63,7 @@ def read_run_dir(path: Path) -> RunArtifacts:
         raise ConfigError(f"{path} is not a run directory: it holds neither summary.json nor metrics.jsonl")
     records, torn = _read_records(metrics) if metrics.exists() else ({}, False)
     return RunArtifacts(path=path, manifest=_read_json(path / "manifest.json"), summary=_read_json(summary_path),
-                        records=records, histograms=_read_histograms(path / "histograms"),
+                        records=records, histograms=_histograms(path),
                         has_metrics=metrics.exists(), torn_last_line=torn)
 
 
@@ -107,6 +107,38 @@ def _read_records(path: Path) -> tuple[dict[str, list[dict[str, Any]]], bool]:
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
     return records, torn
+
+
+def _histograms(run_dir: Path) -> dict[str, HdrHistogram]:
+    """histograms/, unless the run's last commit (run_state.json) holds more: the export lags the commit
+    when a process was killed between the two, and the commit is what the cycle counts agree with."""
+    exported = _read_histograms(run_dir / "histograms")
+    committed = _committed_histograms(run_dir)
+    return committed if _values(committed) > _values(exported) else exported
+
+
+def _values(histograms: dict[str, HdrHistogram]) -> int:
+    return sum(h.get_total_count() for h in histograms.values())
+
+
+def _committed_histograms(run_dir: Path) -> dict[str, HdrHistogram]:
+    """The histograms of the run's last cycle-end commit (run_state.json): they always agree with the
+    cycles counted, where histograms/ is a copy that a kill can leave one cycle behind."""
+    state = _read_json(run_dir / "run_state.json") if (run_dir / "run_state.json").exists() else None
+    committed = (state or {}).get("committed")
+    encoded = committed.get("histograms") if isinstance(committed, dict) else None
+    if not isinstance(encoded, dict):
+        return {}
+    histograms: dict[str, HdrHistogram] = {}
+    for name, text in encoded.items():
+        histogram = new_histogram(str(name))
+        try:
+            histogram.decode_and_add(str(text).encode("ascii"))
+        except _DAMAGED_HISTOGRAM as exc:  # a non-ASCII text is a ValueError too
+            raise ConfigError(f"{run_dir / 'run_state.json'}: histogram {name!r} does not decode "
+                              f"({exc or type(exc).__name__})") from None
+        histograms[str(name)] = histogram
+    return histograms
 
 
 def _read_histograms(directory: Path) -> dict[str, HdrHistogram]:

@@ -5,6 +5,10 @@ a forwarder that turns pipeline events into engine events (and fires the fault i
 its phase), all in one task group. The loop's own progress (next cycle, orientation, counts)
 is saved in ``run_state.json`` after every cycle, so a killed run resumes where it was: same
 run_id, the interrupted cycle resumed from its state file, no cycle counted twice.
+
+A cycle's end is one commit (:meth:`CycleLoop.commit_cycle_end`): the run state, and whatever the
+commit hook adds (the runner adds the histograms and the cycle's end record), in one atomic write;
+only then is ``cycle_end`` published.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import json
 import random
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +35,9 @@ from .bus import EventBus
 from .events import EngineEvent
 from .faults import FaultInjector
 from .monitors import AlertThresholds, Monitors
+from .reachability import HubNotAnswering, HubRefused, first_answers
 
-__all__ = ["CycleLoop", "CycleOutcome", "CycleRunner", "RunState"]
+__all__ = ["CommitHook", "CycleLoop", "CycleOutcome", "CycleRunner", "RunState"]
 
 
 @dataclass
@@ -58,7 +63,29 @@ class RunState:
 
     @classmethod
     def load(cls, path: Path) -> RunState:
-        return cls(**json.loads(path.read_text()))
+        """The state in ``path`` (extra keys, such as the runner's commit, are left to their readers);
+        ValueError if it is not a run state."""
+        return cls.from_json(json.loads(path.read_text(encoding="utf-8")))
+
+    @classmethod
+    def from_json(cls, document: Any) -> RunState:
+        if not isinstance(document, dict):
+            raise ValueError("not a JSON object")
+        known = {f.name: f for f in fields(cls)}
+        values = {k: v for k, v in document.items() if k in known}
+        for name in ("run_id", "primary", "secondary"):
+            if not isinstance(values.get(name), str):
+                raise ValueError(f"{name} is missing or not a string")
+        for name in ("next_cycle", "successes", "failures"):
+            if name in values and (not isinstance(values[name], int) or isinstance(values[name], bool)
+                                   or values[name] < (1 if name == "next_cycle" else 0)):
+                raise ValueError(f"{name} is not a whole number in range")
+        for name in ("started_wall", "elapsed_before", "elapsed_as_of"):
+            if not isinstance(values.get(name, 0.0), int | float) or isinstance(values.get(name), bool):
+                raise ValueError(f"{name} is not a number")
+        if not isinstance(values.get("in_flight"), str | None):
+            raise ValueError("in_flight is not a cycle id")
+        return cls(**values)
 
     def save(self, path: Path) -> None:
         write_json_atomic(path, asdict(self))
@@ -72,7 +99,12 @@ class CycleOutcome:
     duration_s: float
     error: str | None
     phases: list[dict[str, Any]] = field(default_factory=list)
+    end: dict[str, Any] = field(default_factory=dict)
+    """The cycle's end record (the ``cycle_end`` event's data), published once its commit is on disk."""
 
+
+CommitHook = Callable[[RunState, CycleOutcome | None], Awaitable[None]]
+"""Writes the run state durably; with an outcome, as the one atomic commit of that cycle's end."""
 
 CycleRunner = Callable[[int], Awaitable[CycleOutcome]]
 """Runs cycle number N and says how it went; a failure is an outcome, not an exception."""
@@ -88,7 +120,7 @@ class CycleLoop:
     """
 
     def __init__(self, config: RunConfig, *, run_dir: Path, state: RunState, bus: EventBus,
-                 run_cycle: CycleRunner | None = None) -> None:
+                 run_cycle: CycleRunner | None = None, commit: CommitHook | None = None) -> None:
         assert config.kubeconfig is not None
         assert config.primary_context
         assert config.secondary_context
@@ -99,9 +131,11 @@ class CycleLoop:
         self.bus = bus
         self.rng = random.Random(config.seed)
         self._run_cycle = run_cycle or self._guarded_cycle
+        self._commit = commit or self._save_state_only
         self._stop = asyncio.Event()
         self._log = structlog.get_logger("asyncswitch.engine")
         self._clock = asyncio.get_running_loop().time
+        self._resuming = False
         self._process_started = self._clock()
         state.elapsed_as_of = time.time()
 
@@ -119,9 +153,31 @@ class CycleLoop:
     def _elapsed(self) -> float:
         return self.state.elapsed_before + (self._clock() - self._process_started)
 
-    async def _save(self) -> None:
+    async def _save_state_only(self, state: RunState, outcome: CycleOutcome | None) -> None:
         # fsync'ed file I/O: off the loop, which the monitors and the pipeline share.
-        await asyncio.to_thread(self.state.save, self._state_path)
+        await asyncio.to_thread(state.save, self._state_path)
+
+    async def _save(self) -> None:
+        await asyncio.shield(self._commit(self.state, None))
+
+    async def commit_cycle_end(self, outcome: CycleOutcome) -> None:
+        """Count the ended cycle in the run state and commit it, then publish its ``cycle_end``.
+
+        The one place a cycle is counted: a kill before the commit's rename leaves the cycle in flight
+        (resumed, counted once), a kill after it leaves it counted (the runner re-publishes a
+        ``cycle_end`` that did not reach metrics.jsonl). Shielded, so Ctrl-C cannot cut it in half."""
+        state = self.state
+        state.in_flight = None
+        state.next_cycle += 1
+        if outcome.success:
+            state.successes += 1
+        else:
+            state.failures += 1
+        if outcome.moved:
+            state.primary, state.secondary = state.secondary, state.primary
+        self._fold_elapsed()
+        await asyncio.shield(self._commit(state, outcome))
+        self.publish("cycle_end", outcome.cycle_id, **outcome.end)
 
     async def run(self) -> RunState:
         state, config = self.state, self.config
@@ -133,16 +189,10 @@ class CycleLoop:
                 state.stop_reason = "run hours reached"
                 break
             outcome = await self._run_cycle(state.next_cycle)
-            state.in_flight = None
-            state.next_cycle += 1
-            if outcome.success:
-                state.successes += 1
-            else:
-                state.failures += 1
-            if outcome.moved:
-                state.primary, state.secondary = state.secondary, state.primary
-            self._fold_elapsed()
-            await self._save()
+            if not outcome.end:
+                outcome.end = {"cycle": state.next_cycle, "success": outcome.success, "moved_fleet": outcome.moved,
+                               "duration_s": outcome.duration_s, "error": outcome.error}
+            await self.commit_cycle_end(outcome)
             if not outcome.success and config.stop_on_failure:
                 state.stop_reason = "stop on failure"
                 break
@@ -179,6 +229,7 @@ class CycleLoop:
         failed cycle with its cause recorded; the run goes on under its soak controls."""
         started = time.monotonic()
         cycle_id = f"cycle-{number:04d}"
+        self._resuming = False
         # Bound here, the cycle id reaches every log line of the cycle: the pipeline's, and those of the
         # monitors and injector tasks, which copy this context when they are created.
         with structlog.contextvars.bound_contextvars(cycle_id=cycle_id):
@@ -187,11 +238,13 @@ class CycleLoop:
                 outcome = await self._cycle(number)
             except Exception as exc:  # recorded with its traceback; --max-failures bounds the run
                 error = _describe_failure(exc)
-                self._log.error("cycle failed outside the pipeline", error=error, exc_info=exc)
-                self.publish("cycle_end", cycle_id, cycle=number, success=False, moved_fleet=False,
-                             duration_s=time.monotonic() - started, error=error,
-                             primary=self.state.primary, secondary=self.state.secondary)
-                return CycleOutcome(cycle_id, False, False, time.monotonic() - started, error)
+                self._log.error("cycle failed outside the pipeline", error=error,
+                                exc_info=None if isinstance(exc, HubNotAnswering) else exc)
+                duration = time.monotonic() - started
+                return CycleOutcome(cycle_id, False, False, duration, error, end={
+                    "cycle": number, "success": False, "moved_fleet": False, "duration_s": duration, "error": error,
+                    "primary": self.state.primary, "secondary": self.state.secondary,
+                    "resumed": self.state.in_flight == cycle_id and self._resuming})
             log = self._log.info if outcome.success else self._log.warning
             log("cycle ended", success=outcome.success, duration_s=round(outcome.duration_s, 3), error=outcome.error)
             return outcome
@@ -204,6 +257,7 @@ class CycleLoop:
         # Resume the cycle from its state file; with none (killed before the pipeline wrote it, or
         # removed because the hubs are new) the cycle starts over.
         resuming = state.in_flight == cycle_id and (cycle_dir / "state.json").exists()
+        self._resuming = resuming
         state.in_flight = cycle_id
         await self._save()
         primary, secondary = state.primary, state.secondary
@@ -219,13 +273,16 @@ class CycleLoop:
         events: asyncio.Queue[SwitchoverEvent | None] = asyncio.Queue()
         injectors: list[asyncio.Task[None]] = []
         async with Hub.connect(self.kubeconfig, primary) as old, Hub.connect(self.kubeconfig, secondary) as new:
+            # A hub that does not answer fails the cycle within this bound, instead of its monitors
+            # retrying their first list for ever.
+            await first_answers((old, new), timeout=config.hub_answer_timeout)
             monitors = Monitors({old.name: old, new.name: new},
                                 publish=lambda kind, data: self.publish(kind, cycle_id, **data),
                                 thresholds=AlertThresholds(), new_hub=new.name,
                                 activation_started=lambda: activation_started[0] if activation_started else None)
             async with asyncio.TaskGroup() as tg:
                 try:
-                    await monitors.run(task_group=tg)
+                    await monitors.run(task_group=tg, first_list_timeout=config.hub_answer_timeout)
                     tg.create_task(self._forward(events, cycle_id, activation_started, tg, new, old, injectors),
                                    name=f"forwarder:{cycle_id}")
                     report = await run_switchover(
@@ -249,8 +306,8 @@ class CycleLoop:
                   "monitors": [h.to_json() for h in monitors.health.values()],
                   "resumed": resuming, "already_completed": report.already_completed}
         await asyncio.to_thread(write_json_atomic, cycle_dir / "result.json", result)
-        self.publish("cycle_end", cycle_id, cycle=number, success=report.success, moved_fleet=moved,
-                     duration_s=duration, error=report.error, primary=primary, secondary=secondary)
+        outcome.end = {"cycle": number, "success": report.success, "moved_fleet": moved, "duration_s": duration,
+                           "error": report.error, "primary": primary, "secondary": secondary, "resumed": resuming}
         return outcome
 
     async def _forward(self, events: asyncio.Queue[SwitchoverEvent | None], cycle_id: str,
@@ -320,4 +377,6 @@ def _describe_failure(exc: BaseException) -> str:
     """One line per leaf error of an exception group."""
     if isinstance(exc, BaseExceptionGroup):
         return "; ".join(_describe_failure(e) for e in exc.exceptions)
-    return f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, HubNotAnswering | HubRefused):
+        return str(exc)  # already one line that names the hub
+    return f"{type(exc).__name__}: {exc}".splitlines()[0]

@@ -34,9 +34,10 @@ from ..kube import (
 from ..kube.events import Gap, WatchEvent
 from ..switchover.facts import condition_status, phase
 from ..switchover.names import AVAILABLE, BACKUP_NAMESPACE, LOCAL_CLUSTER, OBSERVABILITY_NAMESPACE
+from .reachability import HubNotAnswering
 from .reactions import Reaction, ReactionMatcher
 
-__all__ = ["AlertThresholds", "MonitorHealth", "Monitors"]
+__all__ = ["AlertThresholds", "MonitorHealth", "Monitors", "monitor_name"]
 
 # (resource, namespace) watched on each hub.
 WATCHED: tuple[tuple[Resource, str | None], ...] = (
@@ -44,6 +45,13 @@ WATCHED: tuple[tuple[Resource, str | None], ...] = (
     (VELERO_BACKUPS, BACKUP_NAMESPACE), (VELERO_RESTORES, BACKUP_NAMESPACE),
     (DEPLOYMENTS, OBSERVABILITY_NAMESPACE), (STATEFUL_SETS, OBSERVABILITY_NAMESPACE), (PODS, OBSERVABILITY_NAMESPACE),
 )
+
+
+
+def monitor_name(resource: Resource, hub: str) -> str:
+    """``restores.velero.io@hub-b``: the plural alone would give ACM's and Velero's Restore one name."""
+    return f"{resource.key}@{hub}"
+
 
 _WATCHED_KEYS = frozenset((resource.key, namespace) for resource, namespace in WATCHED)
 
@@ -95,22 +103,35 @@ class Monitors:
         self._tasks: list[asyncio.Task[None]] = []
         self._listening = contextlib.ExitStack()
         self._reactions = ReactionMatcher()
+        self._drivers: dict[str, WatchDriver] = {}
 
-    async def run(self, *, task_group: asyncio.TaskGroup) -> None:
-        """Start one task per watched kind per hub; returns once every first list has arrived."""
-        ready: list[asyncio.Event] = []
+    async def run(self, *, task_group: asyncio.TaskGroup, first_list_timeout: float | None = None) -> None:
+        """Start one task per watched kind per hub; returns once every first list has arrived.
+
+        A first list that does not arrive within ``first_list_timeout`` seconds raises HubNotAnswering
+        naming the hubs and kinds still waiting (their watches would otherwise retry for ever)."""
+        ready: dict[str, asyncio.Event] = {}
         for hub in self.hubs.values():
             self._listening.enter_context(hub.writes_observed_by(self._wrote))
+            self._listening.enter_context(hub.gaps_observed_by(self._other_watch_gap))
             for resource, namespace in WATCHED:
-                event = asyncio.Event()
-                ready.append(event)
+                event = ready[monitor_name(resource, hub.name)] = asyncio.Event()
                 self._tasks.append(task_group.create_task(self._watch(hub, resource, namespace, event),
-                                                          name=f"monitor:{resource.plural}@{hub.name}"))
-        for event in ready:
-            await event.wait()
+                                                          name=f"monitor:{monitor_name(resource, hub.name)}"))
+        try:
+            async with asyncio.timeout(first_list_timeout):
+                for event in ready.values():
+                    await event.wait()
+        except TimeoutError:
+            waiting = [name for name, event in ready.items() if not event.is_set()]
+            raise HubNotAnswering(f"no first list within {first_list_timeout:g} s from {', '.join(waiting)} "
+                                  "(--hub-answer-timeout)") from None
 
     def close(self) -> None:
-        """Stop every monitor task and disarm every threshold timer."""
+        """Stop every monitor task and disarm every threshold timer. A gap still open is recorded, up to now
+        (the cycle ends blind on that watch: its last stretch must not look seen)."""
+        for driver in self._drivers.values():
+            driver.close_open_gap()  # its on_gap records it
         for handle in self._timers.values():
             handle.cancel()
         self._timers.clear()
@@ -118,17 +139,25 @@ class Monitors:
             task.cancel()
         self._listening.close()
 
-    async def _watch(self, hub: Hub, resource: Resource, namespace: str | None, ready: asyncio.Event) -> None:
-        name = f"{resource.plural}@{hub.name}"
-        health = self.health[name] = MonitorHealth(name)
+    def _record_gap(self, name: str, gap: Gap) -> None:
+        health = self.health.setdefault(name, MonitorHealth(name))
+        health.gaps.append(gap)
+        self.alert("watch_gap", name.rsplit("@", 1)[-1], name,
+                   f"the {name} watch was blind for {gap.duration:.3f} s ({gap.reason})")
 
+    def _other_watch_gap(self, resource: Resource, gap: Gap, driver: WatchDriver) -> None:
+        """A gap of a watch that is not a monitor's: the pipeline's own waits."""
+        if driver not in self._drivers.values():
+            self._record_gap(f"pipeline:{monitor_name(resource, driver.hub)}", gap)
+
+    async def _watch(self, hub: Hub, resource: Resource, namespace: str | None, ready: asyncio.Event) -> None:
+        name = monitor_name(resource, hub.name)
+        health = self.health[name] = MonitorHealth(name)
         gap_alert = ("watch_gap", hub.name, name)
 
-        def on_gap(gap: Gap) -> None:
-            health.gaps.append(gap)
-            self.alert(*gap_alert, f"the {name} watch was blind for {gap.duration:.3f} s ({gap.reason})")
-
-        driver = WatchDriver(clock=asyncio.get_running_loop().time, hub=hub.name, resource=resource.key, on_gap=on_gap)
+        driver = WatchDriver(clock=asyncio.get_running_loop().time, hub=hub.name, resource=resource.key,
+                             on_gap=lambda gap: self._record_gap(name, gap))
+        self._drivers[name] = driver
         objects = self._objects.setdefault((hub.name, resource.key), {})
         try:
             async with contextlib.aclosing(watch(hub, resource, namespace=namespace, driver=driver)) as events:

@@ -17,6 +17,7 @@ from pathlib import Path
 from hdrh.histogram import HdrHistogram
 
 from ..engine.events import EngineEvent
+from ..files import write_atomic
 
 __all__ = ["MICROSECOND_HISTOGRAMS", "HdrCollector", "mean", "new_histogram", "percentiles", "units_per_ms"]
 
@@ -85,9 +86,13 @@ class HdrCollector:
         if event.type == "phase_result" and data.get("outcome") == "succeeded":
             self.record(f"phase.{data['phase']}", data["duration_s"] * 1000)
         elif event.type == "cycle_end":
+            if data.get("resumed"):
+                return  # its duration covers only the part after the resume: it would bias the histogram low
             self.record("cycle", data["duration_s"] * 1000)
             if data.get("success"):
                 self.record("cycle.succeeded", data["duration_s"] * 1000)
+        elif event.type in ("cluster_reconnected", "reaction") and data.get("distorted"):
+            return  # measured across a watch stall: it says how long the watch was blind, not the hub
         elif event.type == "cluster_reconnected":
             self.record("cluster.reconnect", data["seconds"] * 1000)
         elif event.type == "reaction":
@@ -116,17 +121,27 @@ class HdrCollector:
     def summary(self) -> dict[str, dict[str, float]]:
         return {name: percentiles(h, per_ms=units_per_ms(name)) for name, h in sorted(self.histograms.items())}
 
+    def encoded(self) -> dict[str, str]:
+        """Every histogram in HdrHistogram's compressed base64 form, by name (what a commit holds)."""
+        return {name: histogram.encode().decode("ascii") for name, histogram in sorted(self.histograms.items())}
+
+    def load_encoded(self, encoded: dict[str, str]) -> None:
+        """Continue from committed histograms (a resumed run); ValueError if one does not decode."""
+        for name, text in encoded.items():
+            histogram = new_histogram(name)
+            try:
+                histogram.decode_and_add(text.encode("ascii"))
+            except Exception as exc:  # hdrh raises bare exceptions and zlib/base64 errors alike
+                raise ValueError(f"histogram {name!r} does not decode: {type(exc).__name__}") from None
+            self.histograms[name] = histogram
+
     def save(self, directory: Path) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
-        for name, histogram in self.histograms.items():
-            tmp = directory / f".{name}.hdr.tmp"
-            tmp.write_bytes(histogram.encode())
-            tmp.replace(directory / f"{name}.hdr")
+        """Export each histogram to ``<name>.hdr`` (atomically, file by file): a copy for readers of the
+        run directory. The run's committed histograms live in run_state.json."""
+        for name, text in self.encoded().items():
+            write_atomic(directory / f"{name}.hdr", text.encode("ascii"))
 
     def load(self, directory: Path) -> None:
-        """Continue from saved histograms (a resumed run)."""
-        for path in sorted(directory.glob("*.hdr")):
-            name = path.name[: -len(".hdr")]
-            histogram = new_histogram(name)
-            histogram.decode_and_add(path.read_bytes())
-            self.histograms[name] = histogram
+        """Continue from exported histograms (a run committed before histograms moved into run_state.json)."""
+        self.load_encoded({path.name[: -len(".hdr")]: path.read_text(encoding="ascii")
+                           for path in sorted(directory.glob("*.hdr"))})

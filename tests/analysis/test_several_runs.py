@@ -71,9 +71,13 @@ def test_a_run_resumed_twice_counts_every_cycle_once_and_says_so(resumed: Path, 
 
 def test_histograms_missing_some_cycles_are_said(runs: Runs, tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    # A process killed between a cycle's end record and the save of its histograms.
+    # A run from before cycle ends were committed with their histograms (run_state.json), killed between a
+    # cycle's end record and the save of its histograms.
     monkeypatch.setenv("COLUMNS", WIDE)
     run_dir = copy_run(runs.passed, tmp_path)
+    state = json.loads((run_dir / "run_state.json").read_text())
+    del state["committed"]
+    (run_dir / "run_state.json").write_text(json.dumps(state))
     rewrite_histogram(run_dir / "histograms" / "cycle.hdr", lambda old: [(old.get_max_value(), 1)])
 
     result = asyncswitch(capsys, "analyze", run_dir)

@@ -21,7 +21,7 @@ def test_hub_errors_and_wait_timeouts_belong_to_the_one_error_tree() -> None:
 
 def test_every_resource_of_the_domain_table_has_a_distinct_api_path() -> None:
     paths = [r.path() for r in ALL_RESOURCES]
-    assert len(set(paths)) == len(ALL_RESOURCES) == 23
+    assert len(set(paths)) == len(ALL_RESOURCES) == 24
     assert Resource("", "v1", "configmaps", "ConfigMap").path(namespace="ns", name="cm") == \
         "/api/v1/namespaces/ns/configmaps/cm"
     assert asyncswitch.kube.MANAGED_CLUSTERS.path(name="spoke-1", subresource="status") == \
