@@ -82,3 +82,43 @@ async def test_a_gap_still_open_when_the_monitors_stop_is_recorded(pair: Simulat
     assert [g.reason for g in gaps] == ["disconnected"]
     assert gaps[0].duration >= 0.2
     assert [d["resource"] for k, d in published if k == "alert" and d["rule"] == "watch_gap"] == [f"{MC}@hub-b"]
+
+
+async def test_a_stall_under_the_inactivity_limit_is_recorded_and_the_latencies_it_distorted_are_marked(
+        pair: SimulatedHubPair, tmp_path: Path) -> None:
+    published: list[tuple[str, dict[str, Any]]] = []
+    kubeconfig = pair.write_kubeconfig(tmp_path / "kubeconfig")
+    async with Hub.connect(kubeconfig, "hub-a") as hub_a, Hub.connect(kubeconfig, "hub-b") as hub_b:
+        # Activation has started, hub-b is the new hub: a cluster turning Available there is a reconnect.
+        monitors = Monitors({"hub-a": hub_a, "hub-b": hub_b}, publish=lambda k, d: published.append((k, d)),
+                            thresholds=AlertThresholds(watch_stall=0.3), new_hub="hub-b",
+                            activation_started=lambda: 0.0)
+        async with asyncio.TaskGroup() as tg:
+            try:
+                await monitors.run(task_group=tg)
+                await asyncio.sleep(0.3)
+                pair.hub_b.faults.stall_watches()  # every watch of hub-b, well under the 70 s inactivity limit
+                try:
+                    # A cluster joins hub-b while its watches deliver nothing.
+                    await hub_b.create(MANAGED_CLUSTERS, {"apiVersion": "cluster.open-cluster-management.io/v1",
+                                                          "kind": "ManagedCluster", "metadata": {"name": "late"},
+                                                          "spec": {"hubAcceptsClient": True}})
+                    await hub_b.patch(MANAGED_CLUSTERS, "late", {"status": {"conditions": [
+                        {"type": "ManagedClusterConditionAvailable", "status": "True", "reason": "Test",
+                         "message": "", "lastTransitionTime": "2026-01-01T00:00:00Z"}]}}, subresource="status")
+                    await asyncio.sleep(1.0)
+                finally:
+                    pair.hub_b.faults.unstall_watches()
+                async with asyncio.timeout(10):
+                    while not [d for k, d in published if k == "cluster_reconnected"]:  # noqa: ASYNC110
+                        await asyncio.sleep(0.02)
+            finally:
+                monitors.close()
+
+    stalled = [g for g in monitors.health[f"{MC}@hub-b"].gaps if g.reason == "stalled"]
+    assert len(stalled) == 1
+    assert stalled[0].duration >= 1.0
+    assert [d["hub"] for k, d in published if k == "alert" and d["rule"] == "watch_stall"] == ["hub-b"]
+    reconnected = [d for k, d in published if k == "cluster_reconnected"]
+    assert [(d["cluster"], d["distorted"]) for d in reconnected] == [("late", True)]
+    assert all(d["distorted"] for k, d in published if k == "reaction" and d["hub"] == "hub-b")
