@@ -36,6 +36,7 @@ from ..switchover.facts import condition_status, phase
 from ..switchover.names import AVAILABLE, BACKUP_NAMESPACE, LOCAL_CLUSTER, OBSERVABILITY_NAMESPACE
 from .reachability import HubNotAnswering
 from .reactions import Reaction, ReactionMatcher
+from .stalls import StallDetector, StallEpisode
 
 __all__ = ["AlertThresholds", "MonitorHealth", "Monitors", "monitor_name"]
 
@@ -63,6 +64,9 @@ class AlertThresholds:
     cluster_unavailable: float = 300.0
     backup_failed: float = 600.0
     restore_stalled: float = 900.0
+    watch_stall: float = 5.0
+    """A write of ours its watch has not shown after this many seconds: the hub's watches are stalled
+    (asyncswitch.engine.stalls)."""
 
 
 @dataclass
@@ -104,6 +108,7 @@ class Monitors:
         self._listening = contextlib.ExitStack()
         self._reactions = ReactionMatcher()
         self._drivers: dict[str, WatchDriver] = {}
+        self._stalls = StallDetector(after=thresholds.watch_stall, on_end=self._stall_ended)
 
     async def run(self, *, task_group: asyncio.TaskGroup, first_list_timeout: float | None = None) -> None:
         """Start one task per watched kind per hub; returns once every first list has arrived.
@@ -132,6 +137,7 @@ class Monitors:
         (the cycle ends blind on that watch: its last stretch must not look seen)."""
         for driver in self._drivers.values():
             driver.close_open_gap()  # its on_gap records it
+        self._stalls.close()
         for handle in self._timers.values():
             handle.cancel()
         self._timers.clear()
@@ -186,9 +192,13 @@ class Monitors:
 
     def _wrote(self, write: Write) -> None:
         if (write.resource.key, write.namespace) in _WATCHED_KEYS:
-            self._publish_reaction(self._reactions.wrote(write))
+            reaction = self._reactions.wrote(write)
+            self._stalls.wrote(write, already_seen=reaction is not None)
+            self._publish_reaction(reaction)
 
     def _noticed(self, hub: str, resource: Resource, event: WatchEvent) -> None:
+        self._stalls.noticed(hub, resource.key, event.name, event.resource_version, event.received_monotonic,
+                             event.received_wall)
         self._publish_reaction(self._reactions.noticed(hub, resource.key, event.name, event.resource_version,
                                                        event.received_monotonic))
 
@@ -197,7 +207,19 @@ class Monitors:
             write = reaction.write
             self.publish("reaction", {"hub": write.hub, "kind": write.resource.kind, "name": write.name,
                                       "verb": write.verb, "seconds": reaction.seconds,
-                                      "after_answer_s": reaction.after_answer})
+                                      "after_answer_s": reaction.after_answer,
+                                      "distorted": self._stalls.distorted(write.hub, write.answered)})
+
+    def _stall_ended(self, episode: StallEpisode) -> None:
+        assert episode.ended is not None
+        assert episode.ended_wall is not None
+        gap = Gap("stalled", episode.started, episode.ended, episode.started_wall, episode.ended_wall)
+        for key in sorted(episode.watched):
+            name = f"{key}@{episode.hub}"
+            self.health.setdefault(name, MonitorHealth(name)).gaps.append(gap)
+        self.alert("watch_stall", episode.hub, ", ".join(sorted(episode.watched)),
+                   f"the watches of {episode.hub} delivered our writes {gap.duration:.3f} s late (stalled): "
+                   "values measured meanwhile are marked distorted")
 
     # -- rules -------------------------------------------------------------------------------
 
@@ -231,7 +253,8 @@ class Monitors:
         if hub == self.new_hub and available and started is not None and name not in self._reconnected:
             self._reconnected.add(name)
             self.publish("cluster_reconnected", {"hub": hub, "cluster": name,
-                                                 "seconds": max(0.0, event.received_monotonic - started)})
+                                                 "seconds": max(0.0, event.received_monotonic - started),
+                                                 "distorted": self._stalls.distorted(hub, event.received_monotonic)})
         # Unavailable on the hub that manages the fleet now: after the activation that is the new hub.
         watching = hub == self.new_hub if started is not None else hub != self.new_hub
         self._threshold(hub, "cluster_unavailable", name,

@@ -10,9 +10,10 @@ __all__ = ["EventType", "Gap", "GapReason", "WatchEvent", "object_key"]
 EventType = Literal["ADDED", "MODIFIED", "DELETED", "SYNC"]
 """ADDED/MODIFIED/DELETED as the API server says (or as a relist diff derives); SYNC ends each list."""
 
-GapReason = Literal["expired", "inactive", "disconnected"]
+GapReason = Literal["expired", "inactive", "disconnected", "stalled"]
 """expired: history was gone (410), the watch relisted; inactive: the stream went silent past the
-deadline; disconnected: no answer, or the hub failed (5xx, 429) while reconnecting."""
+deadline; disconnected: no answer, or the hub failed (5xx, 429) while reconnecting; stalled: the stream
+stayed open but delivered late (seen by the engine's monitors through their own writes)."""
 
 
 def object_key(obj: dict[str, Any]) -> tuple[str, str]:
