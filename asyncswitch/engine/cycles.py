@@ -239,7 +239,7 @@ class CycleLoop:
             except Exception as exc:  # recorded with its traceback; --max-failures bounds the run
                 error = _describe_failure(exc)
                 self._log.error("cycle failed outside the pipeline", error=error,
-                                exc_info=None if isinstance(exc, HubNotAnswering) else exc)
+                                exc_info=None if _about_a_hub(exc) else exc)
                 duration = time.monotonic() - started
                 return CycleOutcome(cycle_id, False, False, duration, error, end={
                     "cycle": number, "success": False, "moved_fleet": False, "duration_s": duration, "error": error,
@@ -371,6 +371,13 @@ class CycleLoop:
             self.publish("warning", cycle_id, name="backup_set_stable", hub=hub_name, message=str(exc))
             return
         self.publish("backup_set_stable", cycle_id, hub=hub_name, waited_s=time.monotonic() - started)
+
+
+def _about_a_hub(exc: BaseException) -> bool:
+    """A hub that did not answer or refused: its one line says it all, a traceback would bury it."""
+    if isinstance(exc, BaseExceptionGroup):
+        return all(_about_a_hub(e) for e in exc.exceptions)
+    return isinstance(exc, HubNotAnswering | HubRefused)
 
 
 def _describe_failure(exc: BaseException) -> str:

@@ -146,5 +146,6 @@ async def _renew(leases: Sequence[_Lease], duration: int, log: Any) -> None:
         for lease in leases:
             try:
                 await lease.renew()
-            except HubApiError as exc:  # the hub may be down for a while: the lease lapses, the run goes on
-                log.warning("could not renew the run's lease", hub=lease.hub.name, error=str(exc))
+            except Exception as exc:  # the hub may be down for a while: the lease lapses, the run goes on
+                log.warning("could not renew the run's lease", hub=lease.hub.name,
+                            error=f"{type(exc).__name__}: {exc}".splitlines()[0])
