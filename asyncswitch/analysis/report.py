@@ -292,7 +292,12 @@ def _notes(artifacts: RunArtifacts, *, cycles: int) -> list[str]:
         notes.append("no histograms in histograms/: no latencies")
     else:
         timed = artifacts.histograms["cycle"].get_total_count() if "cycle" in artifacts.histograms else 0
-        if timed < cycles:
+        # A resumed cycle is counted but not timed: its duration covers only the part after the resume.
+        resumed = len({r.get("cycle_id") for r in artifacts.of("cycle_end") if r.get("resumed")})
+        if resumed:
+            notes.append(f"{resumed} resumed cycle{'s are' if resumed > 1 else ' is'} counted but not in the cycle "
+                         "histogram (only the part after the resume was timed)")
+        if timed < cycles - resumed:
             notes.append(f"histograms/ holds {timed} of the {cycles} cycles (saved at each cycle end, so the "
                          "last ones were lost or never saved): latencies are partial")
     starts = len(artifacts.of("run_start"))

@@ -126,3 +126,7 @@ async def test_a_resumed_cycle_is_marked_and_kept_out_of_the_cycle_histogram(pai
     assert [cycle_id for cycle_id, e in sorted(ends.items()) if e["resumed"]] == ["cycle-0002"]
     summary = read_json(run_dir / "summary.json")
     assert summary["cycle_ms"]["count"] == 2  # cycles 1 and 3: whole
+    notes = load_report(run_dir).notes
+    assert "1 resumed cycle is counted but not in the cycle histogram (only the part after the resume was timed)" \
+        in notes
+    assert not [note for note in notes if "latencies are partial" in note]
