@@ -122,3 +122,26 @@ async def test_a_stall_under_the_inactivity_limit_is_recorded_and_the_latencies_
     reconnected = [d for k, d in published if k == "cluster_reconnected"]
     assert [(d["cluster"], d["distorted"]) for d in reconnected] == [("late", True)]
     assert all(d["distorted"] for k, d in published if k == "reaction" and d["hub"] == "hub-b")
+
+
+async def test_a_pipeline_watch_closed_while_blind_records_its_gap(pair: SimulatedHubPair, tmp_path: Path) -> None:
+    kubeconfig = pair.write_kubeconfig(tmp_path / "kubeconfig")
+    async with Hub.connect(kubeconfig, "hub-a") as hub_a, Hub.connect(kubeconfig, "hub-b") as hub_b:
+        monitors = Monitors({"hub-a": hub_a, "hub-b": hub_b}, publish=lambda k, d: None,
+                            thresholds=AlertThresholds(), new_hub="hub-b", activation_started=lambda: None)
+        async with asyncio.TaskGroup() as tg:
+            try:
+                await monitors.run(task_group=tg)
+                await asyncio.sleep(0.3)
+                async with ResourceCache(hub_b, MANAGED_CLUSTERS, namespace=None) as clusters:
+                    await clusters.wait_for(bool, timeout=10, description="the clusters listed")
+                    await asyncio.sleep(0.2)
+                    # Only new watches fail: the monitors' stay open; the cache's is dropped and cannot return.
+                    pair.hub_b.faults.add(FaultRule(verb="watch", resource=MC, error_rate=1.0, status=503))
+                    pair.hub_b.drop_watches(MC)
+                    await asyncio.sleep(0.3)
+                assert f"pipeline:{MC}@hub-b" in monitors.health  # recorded when the wait ended, still blind
+            finally:
+                monitors.close()
+
+    assert [g.reason for g in monitors.health[f"pipeline:{MC}@hub-b"].gaps] == ["disconnected"]
