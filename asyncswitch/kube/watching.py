@@ -258,32 +258,36 @@ async def watch(
     labels, fields_ = selector_text(label_selector), selector_text(field_selector)
     failures = 0
     position: float | None = None  # driver.last_streamed at the previous interruption
-    while True:
-        try:
-            if driver.needs_list:
-                result = await hub.list_strict(resource, namespace=namespace, label_selector=labels,
-                                               field_selector=fields_)
-                for event in driver.listed(result.items, result.resource_version):
-                    yield event
-            async with aclosing(_stream(hub, resource, driver, namespace=namespace, labels=labels,
-                                        fields=fields_, settings=settings, retry=failures > 0)) as events:
-                async for event in events:
-                    yield event
-            continue  # the server ended the stream (timeoutSeconds): resume from where we are
-        except GoneError:
-            driver.interrupted("expired")
-            retry_after, hub_trouble = None, False
-        except _Inactive:
-            driver.interrupted("inactive")
-            retry_after, hub_trouble = None, False
-        except _RETRYABLE as exc:
-            driver.interrupted("disconnected")
-            retry_after, hub_trouble = exc.retry_after, True
-        # Count troubles since a stream last delivered; the first 410 or silence retries at once.
-        failures = failures + 1 if position == driver.last_streamed else 1
-        position = driver.last_streamed
-        if hub_trouble or failures > 1:
-            await asyncio.sleep(backoff_delay(failures, settings=settings, rng=rng, retry_after=retry_after))
+    try:
+        while True:
+            try:
+                if driver.needs_list:
+                    result = await hub.list_strict(resource, namespace=namespace, label_selector=labels,
+                                                   field_selector=fields_)
+                    for event in driver.listed(result.items, result.resource_version):
+                        yield event
+                async with aclosing(_stream(hub, resource, driver, namespace=namespace, labels=labels,
+                                            fields=fields_, settings=settings, retry=failures > 0)) as events:
+                    async for event in events:
+                        yield event
+                continue  # the server ended the stream (timeoutSeconds): resume from where we are
+            except GoneError:
+                driver.interrupted("expired")
+                retry_after, hub_trouble = None, False
+            except _Inactive:
+                driver.interrupted("inactive")
+                retry_after, hub_trouble = None, False
+            except _RETRYABLE as exc:
+                driver.interrupted("disconnected")
+                retry_after, hub_trouble = exc.retry_after, True
+            # Count troubles since a stream last delivered; the first 410 or silence retries at once.
+            failures = failures + 1 if position == driver.last_streamed else 1
+            position = driver.last_streamed
+            if hub_trouble or failures > 1:
+                await asyncio.sleep(backoff_delay(failures, settings=settings, rng=rng, retry_after=retry_after))
+    finally:
+        # Stopped while blind (the caller is done with the watch): the gap so far is still a gap.
+        driver.close_open_gap()
 
 
 async def _stream(hub: Hub, resource: Resource, driver: WatchDriver, *, namespace: str | None,
