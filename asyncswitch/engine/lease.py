@@ -28,6 +28,8 @@ __all__ = ["LEASE_DURATION", "LEASE_NAME", "holder_identity", "hub_pair_lease"]
 LEASE_NAME = "asyncswitch-run"
 LEASE_DURATION = 60
 """Seconds a lease stays valid after its last renewal."""
+RELEASE_TIMEOUT = 10.0
+"""Seconds the release of a lease may take at the end of a run."""
 
 
 def holder_identity(run_id: str) -> str:
@@ -136,8 +138,10 @@ async def hub_pair_lease(hubs: Sequence[Hub], *, run_id: str,
                 renewer.cancel()
     finally:
         for lease in taken:
-            with contextlib.suppress(HubApiError):
-                await asyncio.shield(lease.release())
+            # A hub gone meanwhile must not hold the run's end up: its lease lapses by itself.
+            with contextlib.suppress(HubApiError, TimeoutError):
+                async with asyncio.timeout(RELEASE_TIMEOUT):
+                    await lease.release()  # the engine shields its whole finish from Ctrl-C
 
 
 async def _renew(leases: Sequence[_Lease], duration: int, log: Any) -> None:
