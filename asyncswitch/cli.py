@@ -144,8 +144,15 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--cooldown", type=float, default=0.0, help="seconds between cycles")
     run.add_argument("--resume", nargs="?", const="", default=None, metavar="RUN_DIR",
                      help="continue an interrupted run (default: the newest in --output-dir)")
-    run.add_argument("--inject-failure", choices=list(FAULT_SCENARIOS), default=None)
-    run.add_argument("--inject-at-phase", choices=list(PHASE_NAMES), default="activation")
+    run.add_argument("--inject-failure", default=None, metavar="SCENARIO[=SECONDS][,...]",
+                     help="faults to inject in every cycle, each at its moment and held --fault-duration seconds "
+                          f"(or its own =SECONDS): {', '.join(FAULT_SCENARIOS)} (docs/faults.md)")
+    run.add_argument("--inject-at-phase", choices=list(PHASE_NAMES), default=None,
+                     help="fire every fault at the start of this phase instead of at its scenario's moment")
+    run.add_argument("--fault-duration", type=float, default=5.0, metavar="SECONDS",
+                     help="seconds a fault is held before its roll-back (default 5)")
+    run.add_argument("--require-injection", action="store_true",
+                     help="fail a cycle whose fault found nothing to disturb or whose moment never came")
     run.add_argument("--dry-run", action="store_true")
     run.add_argument("--output-dir", type=Path, default=Path("runs"))
     run.add_argument("--log-format", choices=["json", "console"], default="console")
@@ -334,6 +341,7 @@ async def _run(args: argparse.Namespace) -> int:
         old_hub_action=OldHubAction(args.old_hub_action), cycles=args.cycles, run_hours=args.run_hours,
         max_failures=args.max_failures, stop_on_failure=args.stop_on_failure, cooldown=args.cooldown,
         resume=_resume_dir(args), inject_failure=args.inject_failure, inject_at_phase=args.inject_at_phase,
+        fault_hold=args.fault_duration, require_injection=args.require_injection,
         dry_run=args.dry_run, output_dir=args.output_dir, log_format=args.log_format,
         progress=not args.no_progress, sim_clusters=args.sim_clusters, sim_profile=args.sim_profile, seed=args.seed,
         sim_acm_version=args.sim_acm_version, **_pipeline_options(args))

@@ -14,7 +14,10 @@ from .switchover.options import ActivationMethod, ArgocdMode, Method, OldHubActi
 
 __all__ = ["FAULT_SCENARIOS", "PHASE_NAMES", "RunConfig"]
 
-FAULT_SCENARIOS = ("pause-backup", "delay-restore", "kill-observability-pod", "random")
+FAULT_SCENARIOS = ("pause-backup", "delay-restore", "kill-observability-pod", "velero-restart",
+                   "backup-operator-restart", "klusterlet-reconnect", "stale-auto-import", "bsl-unavailable",
+                   "api-errors", "watch-drops", "random")
+"""Every --inject-failure name (asyncswitch.engine.faults.REGISTRY has the scenarios, docs/faults.md their story)."""
 PHASE_NAMES = ("preflight", "primary_preparation", "activation", "post_activation_verification", "finalization")
 
 
@@ -41,10 +44,14 @@ class RunConfig:
     resume: Path | None = None
     """A run directory to continue (same run_id, cycle numbering and histograms)."""
     inject_failure: str | None = None
-    """A fault scenario (pause-backup, delay-restore, kill-observability-pod, random), one per cycle."""
-    inject_at_phase: str = "activation"
+    """The faults of every cycle: comma-separated scenario names or ``random``, each optionally
+    ``=SECONDS`` (its own duration), e.g. ``delay-restore=3,random``."""
+    inject_at_phase: str | None = None
+    """Fire every fault at the start of this phase; None: each at its scenario's own moment."""
     fault_hold: float = 5.0
-    """Seconds an injected fault stays before it is rolled back."""
+    """Seconds an injected fault stays before it is rolled back (unless its own duration is given)."""
+    require_injection: bool = False
+    """A cycle whose fault did not act (its target absent at its moment, its moment never came) fails."""
     dry_run: bool = False
     output_dir: Path = Path("runs")
     log_format: str = "console"
@@ -79,9 +86,12 @@ class RunConfig:
             raise ConfigError("--max-failures must be at least 1")
         if self.cooldown < 0:
             raise ConfigError("--cooldown must not be negative")
-        if self.inject_failure is not None and self.inject_failure not in FAULT_SCENARIOS:
-            raise ConfigError(f"--inject-failure must be one of {', '.join(FAULT_SCENARIOS)}")
-        if self.inject_at_phase not in PHASE_NAMES:
+        if self.inject_failure is not None:
+            for part in self.inject_failure.split(","):
+                if part.partition("=")[0].strip() not in FAULT_SCENARIOS:
+                    raise ConfigError(f"--inject-failure: unknown scenario {part.strip()!r}; use "
+                                      f"{', '.join(FAULT_SCENARIOS)} (comma-separated, each optionally =SECONDS)")
+        if self.inject_at_phase is not None and self.inject_at_phase not in PHASE_NAMES:
             raise ConfigError(f"--inject-at-phase must be one of {', '.join(PHASE_NAMES)}")
         if self.log_format not in ("json", "console"):
             raise ConfigError("--log-format must be json or console")
@@ -94,7 +104,7 @@ class RunConfig:
         if not 0.0 < self.min_cluster_share <= 1.0:
             raise ConfigError("--min-cluster-share must be above 0 and at most 1")
         if self.fault_hold < 0:
-            raise ConfigError("fault hold must not be negative")
+            raise ConfigError("--fault-duration must not be negative")
         if self.old_hub_action is OldHubAction.DECOMMISSION and self.cycles > 1 and not self.dry_run:
             raise ConfigError("--old-hub-action decommission removes ACM from the old hub, so no later cycle can "
                               "move the fleet back: give --cycles 1")
@@ -133,7 +143,7 @@ class RunConfig:
 
 _PATHS = frozenset({"kubeconfig", "resume", "output_dir"})
 _OPTIONAL = frozenset({"kubeconfig", "resume", "primary_context", "secondary_context", "run_hours", "max_failures",
-                       "inject_failure"})
+                       "inject_failure", "inject_at_phase"})
 _ENUMS: dict[str, type[Enum]] = {"method": Method, "activation_method": ActivationMethod,
                                  "old_hub_action": OldHubAction}
 _KINDS: dict[str, tuple[type, ...]] = {"int": (int,), "float": (int, float), "bool": (bool,), "str": (str,)}
