@@ -65,6 +65,9 @@ class Scenario:
     needs_sim: ClassVar[bool] = False
     refusal: ClassVar[str] = ""
     """Why it is refused on real hubs (needs_sim scenarios)."""
+    needs_repair: ClassVar[str] = ""
+    """What an operator must fix after it before the next switchover can run (then ``random`` leaves it
+    out: a soak would stop at it; name it to run it)."""
 
     def applies(self, *, method: str, old_hub_action: str) -> bool:
         return True

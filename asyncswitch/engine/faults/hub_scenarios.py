@@ -146,6 +146,8 @@ class VeleroRestart(_PodRestart):
     summary = "restart the velero pod on the new hub while the managed-clusters restore runs"
     moment = MC_RESTORE_RUNNING
     deployments = ((BACKUP_NAMESPACE, "velero"),)
+    needs_repair = ("Velero marks the restore it was running Failed, and the operator never retries it: the new "
+                    "hub's passive restore stays in Error until it is deleted and created again")
 
 
 class BackupOperatorRestart(_PodRestart):

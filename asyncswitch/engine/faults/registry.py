@@ -58,12 +58,12 @@ def plan_cycle(spec: str, *, rng: random.Random, default_duration: float, at: st
                old_hub_action: str, simulated: bool) -> list[PlannedFault]:
     """The faults of one cycle. ``random`` picks, seeded, among the scenarios that apply to the run
     (its method and old-hub action, and the simulator-only ones only on simulated hubs), never one
-    already in the plan."""
+    already in the plan, nor one that leaves the hubs needing a repair before the next switchover."""
     chosen: list[tuple[Scenario, float | None]] = []
     for name, duration in parse_fault_spec(spec):
         if name == "random":
             taken = {s.name for s, _ in chosen} | {n for n, _ in parse_fault_spec(spec)}
-            pool = [s for s in REGISTRY.values() if s.name not in taken
+            pool = [s for s in REGISTRY.values() if s.name not in taken and not s.needs_repair
                     and (simulated or not s.needs_sim) and s.applies(method=method, old_hub_action=old_hub_action)]
             if pool:
                 chosen.append((rng.choice(pool), duration))

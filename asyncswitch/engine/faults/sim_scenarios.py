@@ -33,6 +33,8 @@ class BslUnavailable(_NeedsSim):
     refusal = ("it makes the object storage unreachable, which a client of the hub cannot do safely "
                "(editing the DataProtectionApplication would point Velero at another bucket)")
     moment = at_phase("primary_preparation")
+    needs_repair = ("the passive restore the activation patched goes Error and, once the storage is back, finishes "
+                    "the activation on its own and is Finished for good: it must be deleted and created again")
 
     def _aim(self, ctx: FaultContext) -> Aim:
         return Aim(ctx.new_hub.name, "backupstoragelocation/default (both hubs)")
