@@ -70,6 +70,8 @@ async def count_clusters(hubs: Mapping[str, Hub]) -> int:
 async def _leases_lapsed(hubs: Mapping[str, Hub], timeout: float) -> None:  # noqa: ASYNC109
     first, second = hubs.values()
     async with ResourceCache(first, MANAGED_CLUSTERS) as a, ResourceCache(second, MANAGED_CLUSTERS) as b:
+        await a.ready()
+        await b.ready()
         for here, there in ((a, b), (b, a)):
             def apart(objs: Objects, there: ResourceCache = there) -> bool:
                 return not _available(objs) & _available(there.objects)
