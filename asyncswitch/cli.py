@@ -392,7 +392,7 @@ def _analyze(args: argparse.Namespace) -> int:
         print_report(report, sys.stdout)
         for line in written:
             print(line, flush=True)
-    return EXIT_OK if report.all_succeeded else EXIT_FAILED
+    return EXIT_OK if report.all_succeeded and not report.damaged else EXIT_FAILED
 
 
 def _compare(args: argparse.Namespace) -> int:

@@ -88,9 +88,13 @@ class RunConfig:
             raise ConfigError("--cooldown must not be negative")
         if self.inject_failure is not None:
             for part in self.inject_failure.split(","):
-                if part.partition("=")[0].strip() not in FAULT_SCENARIOS:
+                name, _, seconds = part.partition("=")
+                if name.strip() not in FAULT_SCENARIOS:
                     raise ConfigError(f"--inject-failure: unknown scenario {part.strip()!r}; use "
                                       f"{', '.join(FAULT_SCENARIOS)} (comma-separated, each optionally =SECONDS)")
+                if seconds and not _non_negative_number(seconds):
+                    raise ConfigError(f"--inject-failure: {part.strip()!r}: the duration must be seconds, "
+                                      "not negative")
         if self.inject_at_phase is not None and self.inject_at_phase not in PHASE_NAMES:
             raise ConfigError(f"--inject-at-phase must be one of {', '.join(PHASE_NAMES)}")
         if self.log_format not in ("json", "console"):
@@ -147,6 +151,13 @@ _OPTIONAL = frozenset({"kubeconfig", "resume", "primary_context", "secondary_con
 _ENUMS: dict[str, type[Enum]] = {"method": Method, "activation_method": ActivationMethod,
                                  "old_hub_action": OldHubAction}
 _KINDS: dict[str, tuple[type, ...]] = {"int": (int,), "float": (int, float), "bool": (bool,), "str": (str,)}
+
+
+def _non_negative_number(text: str) -> bool:
+    try:
+        return float(text) >= 0
+    except ValueError:
+        return False
 
 
 def _check_types(config: RunConfig) -> None:

@@ -76,7 +76,9 @@ class Engine:
     """Runs switchover cycles and leaves the artifacts of the run in its directory."""
 
     def __init__(self, config: RunConfig, *, hub_pair: SupportsKubeconfig | None = None,
-                 display: Display | None = None) -> None:
+                 display: Display | None = None, sim_controls: SimControls | None = None) -> None:
+        """``sim_controls``: the simulated pair that the contexts name, for the simulator-only fault
+        scenarios (an embedded ``hub_pair`` is its own)."""
         if not isinstance(config, RunConfig):
             raise ConfigError(f"Engine needs a RunConfig, not {type(config).__name__}")
         if hub_pair is not None and not callable(getattr(hub_pair, "write_kubeconfig", None)):
@@ -86,9 +88,13 @@ class Engine:
             raise ConfigError(f"display must be a Display, not {type(display).__name__}")
         if config.embedded and hub_pair is None:
             raise ConfigError("no contexts given and no embedded hub pair: pass hub_pair= or both contexts")
+        embedded_pair: object = hub_pair
+        if sim_controls is None and isinstance(embedded_pair, SimControls):
+            sim_controls = embedded_pair
+        self._sim = sim_controls
         if config.inject_failure:
             parse_fault_spec(config.inject_failure)  # durations: one clear line for a bad one
-            refusal = None if isinstance(hub_pair, SimControls) else refusal_on_real_hubs(config.inject_failure)
+            refusal = None if sim_controls is not None else refusal_on_real_hubs(config.inject_failure)
             if refusal is not None:
                 raise ConfigError(refusal)
         seconds = getattr(hub_pair, "real_seconds", None)
@@ -159,8 +165,7 @@ class Engine:
         structlog.contextvars.bind_contextvars(run_id=self.run_id)
         for caveat in config.caveats:
             self._log.warning(caveat)
-        self._loop = CycleLoop(config, run_dir=self.run_dir, state=state, bus=self.bus,
-                               sim=self._hub_pair if isinstance(self._hub_pair, SimControls) else None)
+        self._loop = CycleLoop(config, run_dir=self.run_dir, state=state, bus=self.bus, sim=self._sim)
         self._tg = asyncio.TaskGroup()
         await self._tg.__aenter__()
         writer = JsonlWriter(self.run_dir / "metrics.jsonl", self.bus.subscribe())
