@@ -153,3 +153,14 @@ async def test_a_simulator_only_scenario_is_refused_on_real_hubs_in_one_line(tmp
 
     with pytest.raises(ConfigError, match=r"^--inject-failure api-errors runs on the simulated hubs only: "):
         Engine(config)
+
+
+async def test_a_random_run_has_a_fault_that_acted_and_a_verdict_in_every_cycle(tmp_path: Path) -> None:
+    # Issue 11: `run --inject-failure random` injected nothing in half of its cycles (pause-backup at the
+    # activation found no schedule to pause).
+    async with SimulatedHubPair(SimConfig(clusters=8, profile=profile_named("fast"), seed=7)) as pair:
+        run = await run_engine(run_config(tmp_path, cycles=3, inject_failure="random", seed=7, fault_hold=0.3), pair)
+
+    acted = {e.cycle_id for e in run.of("fault_injected") if e.data["success"]}
+    assert acted == {f"cycle-{n:04d}" for n in range(1, 4)}, [(e.cycle_id, e.data) for e in run.of("fault_injected")]
+    assert [e.data["verdict"] for e in run.of("cycle_verdict")] == ["recovered"] * 3
