@@ -33,7 +33,7 @@ from .analysis import (
     write_comparison_html,
     write_html,
 )
-from .config import FAULT_SCENARIOS, PHASE_NAMES, RunConfig
+from .config import FAULT_SCENARIOS, PHASE_NAMES, STATE_MOMENTS, RunConfig
 from .display import Display
 from .errors import ConfigError
 from .kube import Hub
@@ -149,6 +149,9 @@ def build_parser() -> argparse.ArgumentParser:
                           f"(or its own =SECONDS): {', '.join(FAULT_SCENARIOS)} (docs/faults.md)")
     run.add_argument("--inject-at-phase", choices=list(PHASE_NAMES), default=None,
                      help="fire every fault at the start of this phase instead of at its scenario's moment")
+    run.add_argument("--inject-at", choices=[*STATE_MOMENTS, *PHASE_NAMES], default=None, metavar="MOMENT",
+                     help=f"fire every fault when the switchover reaches this state: {', '.join(STATE_MOMENTS)} "
+                          "(or a phase's start)")
     run.add_argument("--fault-duration", type=float, default=5.0, metavar="SECONDS",
                      help="seconds a fault is held before its roll-back (default 5)")
     run.add_argument("--require-injection", action="store_true",
@@ -341,6 +344,7 @@ async def _run(args: argparse.Namespace) -> int:
         old_hub_action=OldHubAction(args.old_hub_action), cycles=args.cycles, run_hours=args.run_hours,
         max_failures=args.max_failures, stop_on_failure=args.stop_on_failure, cooldown=args.cooldown,
         resume=_resume_dir(args), inject_failure=args.inject_failure, inject_at_phase=args.inject_at_phase,
+        inject_at=args.inject_at,
         fault_hold=args.fault_duration, require_injection=args.require_injection,
         dry_run=args.dry_run, output_dir=args.output_dir, log_format=args.log_format,
         progress=not args.no_progress, sim_clusters=args.sim_clusters, sim_profile=args.sim_profile, seed=args.seed,
@@ -372,6 +376,9 @@ async def _run(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return EXIT_INTERRUPTED
     display.closing(engine.collector, successes=result.successes, cycles=result.cycles, run_dir=str(result.run_dir))
+    if result.damaged:
+        print(f"DAMAGED: {result.damaged} cycle(s) broke an invariant after their injected faults; the findings are "
+              f"in {result.run_dir}/metrics.jsonl (invariant_check, cycle_verdict)", file=sys.stderr)
     return EXIT_OK if result.ok else EXIT_FAILED
 
 

@@ -12,12 +12,15 @@ from typing import Any
 from .errors import ConfigError
 from .switchover.options import ActivationMethod, ArgocdMode, Method, OldHubAction, Timeouts
 
-__all__ = ["FAULT_SCENARIOS", "PHASE_NAMES", "RunConfig"]
+__all__ = ["FAULT_SCENARIOS", "PHASE_NAMES", "STATE_MOMENTS", "RunConfig"]
 
 FAULT_SCENARIOS = ("pause-backup", "delay-restore", "kill-observability-pod", "velero-restart",
                    "backup-operator-restart", "klusterlet-reconnect", "stale-auto-import", "bsl-unavailable",
                    "api-errors", "watch-drops", "random")
 """Every --inject-failure name (asyncswitch.engine.faults.REGISTRY has the scenarios, docs/faults.md their story)."""
+STATE_MOMENTS = ("mc-restore-running", "mc-restore-done", "first-cluster-available", "new-schedule-enabled",
+                 "new-backup-running")
+"""The switchover states --inject-at can name (asyncswitch.engine.faults.triggers.STATE_TRIGGERS)."""
 PHASE_NAMES = ("preflight", "primary_preparation", "activation", "post_activation_verification", "finalization")
 
 
@@ -48,6 +51,8 @@ class RunConfig:
     ``=SECONDS`` (its own duration), e.g. ``delay-restore=3,random``."""
     inject_at_phase: str | None = None
     """Fire every fault at the start of this phase; None: each at its scenario's own moment."""
+    inject_at: str | None = None
+    """Fire every fault at this moment: a state of the switchover (STATE_MOMENTS) or a phase."""
     fault_hold: float = 5.0
     """Seconds an injected fault stays before it is rolled back (unless its own duration is given)."""
     require_injection: bool = False
@@ -95,6 +100,10 @@ class RunConfig:
                 if seconds and not _non_negative_number(seconds):
                     raise ConfigError(f"--inject-failure: {part.strip()!r}: the duration must be seconds, "
                                       "not negative")
+        if self.inject_at is not None and self.inject_at not in (*STATE_MOMENTS, *PHASE_NAMES):
+            raise ConfigError(f"--inject-at must be one of {', '.join((*STATE_MOMENTS, *PHASE_NAMES))}")
+        if self.inject_at is not None and self.inject_at_phase is not None:
+            raise ConfigError("give --inject-at or --inject-at-phase, not both")
         if self.inject_at_phase is not None and self.inject_at_phase not in PHASE_NAMES:
             raise ConfigError(f"--inject-at-phase must be one of {', '.join(PHASE_NAMES)}")
         if self.log_format not in ("json", "console"):
@@ -147,7 +156,7 @@ class RunConfig:
 
 _PATHS = frozenset({"kubeconfig", "resume", "output_dir"})
 _OPTIONAL = frozenset({"kubeconfig", "resume", "primary_context", "secondary_context", "run_hours", "max_failures",
-                       "inject_failure", "inject_at_phase"})
+                       "inject_failure", "inject_at_phase", "inject_at"})
 _ENUMS: dict[str, type[Enum]] = {"method": Method, "activation_method": ActivationMethod,
                                  "old_hub_action": OldHubAction}
 _KINDS: dict[str, tuple[type, ...]] = {"int": (int,), "float": (int, float), "bool": (bool,), "str": (str,)}

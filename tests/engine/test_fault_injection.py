@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from asyncswitch.config import FAULT_SCENARIOS
+from asyncswitch.config import FAULT_SCENARIOS, STATE_MOMENTS
 from asyncswitch.engine.faults import REGISTRY, FaultJournal
+from asyncswitch.engine.faults.triggers import STATE_TRIGGERS
 from asyncswitch.errors import ConfigError
 from asyncswitch.kube import BACKUP_SCHEDULES, Hub
 from asyncswitch.runner import Engine
@@ -59,6 +60,7 @@ async def unpaused_schedules(kubeconfig: Path) -> list[str]:
 def test_every_scenario_is_named_and_documented() -> None:
     assert set(REGISTRY) == set(FAULT_SCENARIOS) - {"random"} == set(EXPECTED)
     assert len(REGISTRY) >= 8
+    assert tuple(STATE_TRIGGERS) == STATE_MOMENTS
     documented = (Path(__file__).parents[2] / "docs" / "faults.md").read_text()
     for name, scenario in REGISTRY.items():
         assert f"`{name}`" in documented, name
@@ -164,3 +166,13 @@ async def test_a_random_run_has_a_fault_that_acted_and_a_verdict_in_every_cycle(
     acted = {e.cycle_id for e in run.of("fault_injected") if e.data["success"]}
     assert acted == {f"cycle-{n:04d}" for n in range(1, 4)}, [(e.cycle_id, e.data) for e in run.of("fault_injected")]
     assert [e.data["verdict"] for e in run.of("cycle_verdict")] == ["recovered"] * 3
+
+
+async def test_inject_at_fires_every_fault_at_the_named_state_of_the_switchover(pair: SimulatedHubPair,
+                                                                               tmp_path: Path) -> None:
+    run = await run_engine(run_config(tmp_path, cycles=1, inject_failure="api-errors", inject_at="mc-restore-running",
+                                      fault_hold=0.2), pair)
+
+    (injected,) = faults_of(run, "fault_injected")
+    assert (injected["moment"], injected["phase"], injected["success"]) == ("mc-restore-running", "activation", True)
+    assert faults_of(run, "cycle_verdict")[0]["verdict"] == "recovered"

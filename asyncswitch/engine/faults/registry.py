@@ -9,7 +9,7 @@ from ...errors import ConfigError
 from .base import Scenario
 from .hub_scenarios import HUB_SCENARIOS
 from .sim_scenarios import SIM_SCENARIOS
-from .triggers import Trigger, at_phase
+from .triggers import Trigger, trigger_named
 
 __all__ = ["REGISTRY", "PlannedFault", "parse_fault_spec", "plan_cycle"]
 
@@ -69,5 +69,5 @@ def plan_cycle(spec: str, *, rng: random.Random, default_duration: float, at: st
                 chosen.append((rng.choice(pool), duration))
         else:
             chosen.append((REGISTRY[name], duration))
-    return [PlannedFault(s, at_phase(at) if at else s.moment, default_duration if d is None else d)
+    return [PlannedFault(s, trigger_named(at) if at else s.moment, default_duration if d is None else d)
             for s, d in chosen]

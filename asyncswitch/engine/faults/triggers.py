@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = ["FIRST_CLUSTER_AVAILABLE", "MC_RESTORE_DONE", "MC_RESTORE_RUNNING", "NEW_BACKUP_RUNNING",
-           "NEW_SCHEDULE_ENABLED", "STATE_TRIGGERS", "Trigger", "at_phase"]
+           "NEW_SCHEDULE_ENABLED", "STATE_TRIGGERS", "Trigger", "at_phase", "trigger_named"]
 
 Match = Callable[[str, dict[str, Any], str], bool]
 """(record type, record data, the cycle's new hub) → whether this record is the moment."""
@@ -53,6 +53,7 @@ MC_RESTORE_DONE = Trigger("mc-restore-done", "the managed-clusters Velero restor
                           match=_watched("Restore", "Completed", "managed-clusters"))
 NEW_SCHEDULE_ENABLED = Trigger("new-schedule-enabled", "the new hub's BackupSchedule Enabled",
                                match=_watched("BackupSchedule", "Enabled"))
+
 NEW_BACKUP_RUNNING = Trigger("new-backup-running", "the new hub's first managed-clusters backup InProgress",
                              match=_watched("Backup", "InProgress", "managed-clusters"))
 
@@ -64,5 +65,11 @@ def _first_cluster(record_type: str, data: dict[str, Any], new_hub: str) -> bool
 FIRST_CLUSTER_AVAILABLE = Trigger("first-cluster-available", "the first managed cluster Available on the new hub",
                                   match=_first_cluster)
 
-STATE_TRIGGERS = {t.name: t for t in (MC_RESTORE_RUNNING, MC_RESTORE_DONE, NEW_SCHEDULE_ENABLED, NEW_BACKUP_RUNNING,
-                                      FIRST_CLUSTER_AVAILABLE)}
+STATE_TRIGGERS = {t.name: t for t in (MC_RESTORE_RUNNING, MC_RESTORE_DONE, FIRST_CLUSTER_AVAILABLE,
+                                      NEW_SCHEDULE_ENABLED, NEW_BACKUP_RUNNING)}
+"""The moments ``--inject-at`` names, in the order a switchover reaches them."""
+
+
+def trigger_named(moment: str) -> Trigger:
+    """A phase name, or a state trigger's name."""
+    return STATE_TRIGGERS.get(moment) or at_phase(moment)
