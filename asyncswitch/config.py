@@ -16,7 +16,7 @@ __all__ = ["FAULT_SCENARIOS", "PHASE_NAMES", "STATE_MOMENTS", "RunConfig"]
 
 FAULT_SCENARIOS = ("pause-backup", "delay-restore", "kill-observability-pod", "velero-restart",
                    "backup-operator-restart", "klusterlet-reconnect", "stale-auto-import", "bsl-unavailable",
-                   "api-errors", "watch-drops", "random")
+                   "api-errors", "watch-drops", "argocd-resync", "random")
 """Every --inject-failure name (asyncswitch.engine.faults.REGISTRY has the scenarios, docs/faults.md their story)."""
 STATE_MOMENTS = ("mc-restore-running", "mc-restore-done", "first-cluster-available", "new-schedule-enabled",
                  "new-backup-running")

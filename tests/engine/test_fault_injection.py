@@ -17,6 +17,7 @@ from asyncswitch.kube import BACKUP_SCHEDULES, Hub
 from asyncswitch.runner import Engine
 from asyncswitch.sim import FaultRule
 from asyncswitch.sim.acm import SimConfig, SimulatedHubPair, profile_named
+from asyncswitch.switchover import ArgocdMode
 
 from .support import Run, instant_pair, run_config, run_engine
 
@@ -58,13 +59,13 @@ async def unpaused_schedules(kubeconfig: Path) -> list[str]:
 
 
 def test_every_scenario_is_named_and_documented() -> None:
-    assert set(REGISTRY) == set(FAULT_SCENARIOS) - {"random"} == set(EXPECTED)
+    assert set(REGISTRY) == set(FAULT_SCENARIOS) - {"random"} == {*EXPECTED, "argocd-resync"}
     assert len(REGISTRY) >= 8
     assert tuple(STATE_TRIGGERS) == STATE_MOMENTS
     documented = (Path(__file__).parents[2] / "docs" / "faults.md").read_text()
     for name, scenario in REGISTRY.items():
         assert f"`{name}`" in documented, name
-        assert EXPECTED[name][0] == scenario.moment.name, name
+        assert name == "argocd-resync" or EXPECTED[name][0] == scenario.moment.name, name
 
 
 @pytest.mark.parametrize("scenario", sorted(EXPECTED))
@@ -176,3 +177,23 @@ async def test_inject_at_fires_every_fault_at_the_named_state_of_the_switchover(
     (injected,) = faults_of(run, "fault_injected")
     assert (injected["moment"], injected["phase"], injected["success"]) == ("mc-restore-running", "activation", True)
     assert faults_of(run, "cycle_verdict")[0]["verdict"] == "recovered"
+
+
+async def test_argo_cd_resyncing_the_paused_application_mid_switchover_is_found_as_damage(tmp_path: Path) -> None:
+    # Argo CD self-heals the old hub's BackupSchedule to Git's (unpaused) while the switchover runs.
+    async with SimulatedHubPair(SimConfig(clusters=5, profile=profile_named("fast"), seed=1, argocd=True)) as pair:
+        run = await run_engine(run_config(tmp_path, cycles=1, inject_failure="argocd-resync",
+                                          argocd=ArgocdMode.PAUSE,
+                                          fault_hold=5.0), pair)
+
+    (injected,) = faults_of(run, "fault_injected")
+    assert (injected["moment"], injected["hub"], injected["target"]) == (
+        "phase:activation", "hub-a", "application/openshift-gitops/acm-hub-backup")
+    (rolled,) = faults_of(run, "fault_rolled_back")
+    assert rolled["success"], rolled
+    (judged,) = faults_of(run, "cycle_verdict")
+    assert judged["verdict"] == "damaged"
+    assert [(f["name"], f["finding"]) for f in judged["findings"]] == [
+        ("at most one active BackupSchedule", "unpaused: acm-hub-backup@hub-a, acm-hub-backup@hub-b")]
+    assert (run.result.damaged, run.result.ok) == (1, False)
+    assert run.result.summary["faults"]["scenarios"]["argocd-resync"]["damaged"] == 1

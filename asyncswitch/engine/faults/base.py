@@ -69,7 +69,8 @@ class Scenario:
     """What an operator must fix after it before the next switchover can run (then ``random`` leaves it
     out: a soak would stop at it; name it to run it)."""
 
-    def applies(self, *, method: str, old_hub_action: str) -> bool:
+    def applies(self, *, method: str, old_hub_action: str, argocd: str) -> bool:
+        """Whether it can act in a run of this method, old-hub action and --argocd mode (for ``random``)."""
         return True
 
     async def aim(self, ctx: FaultContext) -> Aim | str:

@@ -44,7 +44,8 @@ class CycleFaults:
             return None
         plan = plan_cycle(config.inject_failure, rng=rng, default_duration=config.fault_hold,
                           at=config.inject_at or config.inject_at_phase, method=config.method.value,
-                          old_hub_action=config.old_hub_action.value, simulated=sim is not None)
+                          old_hub_action=config.old_hub_action.value, argocd=config.argocd.value,
+                          simulated=sim is not None)
         ctx = FaultContext(new_hub=new, old_hub=old, sim=sim, rng=rng)
         director = FaultDirector(plan, ctx, cycle_id=cycle_id, publish=publish, journal=journal)
         hubs = {old.name: old, new.name: new}

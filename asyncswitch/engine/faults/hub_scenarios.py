@@ -10,8 +10,19 @@ import contextlib
 from collections.abc import Mapping
 from typing import Any
 
-from ...kube import BACKUP_SCHEDULES, DEPLOYMENTS, MANAGED_CLUSTERS, PODS, Hub, NotFoundError, ResourceCache
+from ...kube import (
+    ARGO_APPLICATIONS,
+    BACKUP_SCHEDULES,
+    DEPLOYMENTS,
+    MANAGED_CLUSTERS,
+    PODS,
+    Hub,
+    NotFoundError,
+    ResourceCache,
+)
+from ...switchover.argocd import auto_syncing
 from ...switchover.facts import condition_status
+from ...switchover.invariants import ARGOCD_PAUSE_MARKER
 from ...switchover.names import (
     ACM_NAMESPACE,
     AVAILABLE,
@@ -231,5 +242,40 @@ class StaleAutoImport(_ClusterSample):
         return "rolled back" if left else "already cleaned up by the switchover"
 
 
+class ArgocdResync(Scenario):
+    name = "argocd-resync"
+    summary = "Argo CD re-syncs an Application the switchover paused (its automated sync put back)"
+    moment = at_phase("activation")
+    needs_repair = ("Argo CD puts the old hub's BackupSchedule back as Git has it, unpaused: both hubs back up and "
+                    "the old hub's passive restore is refused")
+
+    def applies(self, *, method: str, old_hub_action: str, argocd: str) -> bool:
+        return argocd == "pause"  # only then does the switchover pause Applications
+
+    async def aim(self, ctx: FaultContext) -> Aim | str:
+        for hub in (ctx.old_hub, ctx.new_hub):
+            for app in (await hub.list(ARGO_APPLICATIONS)).items:
+                meta = app["metadata"]
+                if ARGOCD_PAUSE_MARKER in (meta.get("annotations") or {}) and not auto_syncing(app):
+                    return Aim(hub.name, f"application/{meta.get('namespace')}/{meta['name']}",
+                               {"name": meta["name"], "namespace": meta.get("namespace")})
+        return "no Argo CD Application paused by the switchover on either hub (give --argocd pause)"
+
+    async def act(self, ctx: FaultContext, aim: Aim) -> None:
+        # What an app-of-apps or a person re-syncing from Git does: the automated block is back.
+        await ctx.hub(aim.hub).patch(ARGO_APPLICATIONS, aim.undo["name"],
+                                     {"spec": {"syncPolicy": {"automated": {"prune": True, "selfHeal": True}}}},
+                                     aim.undo["namespace"])
+
+    async def undo(self, ctx: FaultContext, aim: Aim) -> str:
+        app = await ctx.hub(aim.hub).get(ARGO_APPLICATIONS, aim.undo["name"], aim.undo["namespace"])
+        if app is None or ARGOCD_PAUSE_MARKER not in (app["metadata"].get("annotations") or {}):
+            return "left: the switchover has resumed its auto-sync itself"
+        await ctx.hub(aim.hub).patch(ARGO_APPLICATIONS, aim.undo["name"], {"spec": {"syncPolicy": {"automated": None}}},
+                                     aim.undo["namespace"])
+        return "rolled back (auto-sync paused again)"
+
+
 HUB_SCENARIOS: tuple[Scenario, ...] = (PauseBackup(), DelayRestore(), KillObservabilityPod(), VeleroRestart(),
-                                       BackupOperatorRestart(), KlusterletReconnect(), StaleAutoImport())
+                                       BackupOperatorRestart(), KlusterletReconnect(), StaleAutoImport(),
+                                       ArgocdResync())

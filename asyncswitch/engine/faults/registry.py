@@ -55,7 +55,7 @@ def refusal_on_real_hubs(spec: str) -> str | None:
 
 
 def plan_cycle(spec: str, *, rng: random.Random, default_duration: float, at: str | None, method: str,
-               old_hub_action: str, simulated: bool) -> list[PlannedFault]:
+               old_hub_action: str, argocd: str, simulated: bool) -> list[PlannedFault]:
     """The faults of one cycle. ``random`` picks, seeded, among the scenarios that apply to the run
     (its method and old-hub action, and the simulator-only ones only on simulated hubs), never one
     already in the plan, nor one that leaves the hubs needing a repair before the next switchover."""
@@ -64,7 +64,8 @@ def plan_cycle(spec: str, *, rng: random.Random, default_duration: float, at: st
         if name == "random":
             taken = {s.name for s, _ in chosen} | {n for n, _ in parse_fault_spec(spec)}
             pool = [s for s in REGISTRY.values() if s.name not in taken and not s.needs_repair
-                    and (simulated or not s.needs_sim) and s.applies(method=method, old_hub_action=old_hub_action)]
+                    and (simulated or not s.needs_sim)
+                    and s.applies(method=method, old_hub_action=old_hub_action, argocd=argocd)]
             if pool:
                 chosen.append((rng.choice(pool), duration))
         else:
