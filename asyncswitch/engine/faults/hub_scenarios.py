@@ -185,11 +185,15 @@ class _ClusterSample(Scenario):
         sample = sorted(ctx.rng.sample(names, max(1, round(len(names) * SAMPLE_SHARE))))
         return Aim(ctx.new_hub.name, f"{len(sample)} managedcluster(s)", {"clusters": sample})
 
+    def _back(self, cluster: Mapping[str, Any]) -> bool:
+        """Whether this sampled cluster is as it was: by default, free of the fault again."""
+        return self._apply(cluster)
+
     async def back(self, ctx: FaultContext, aim: Aim, timeout: float) -> None:  # noqa: ASYNC109
         sample = set(aim.undo["clusters"])
         async with ResourceCache(ctx.hub(aim.hub), MANAGED_CLUSTERS) as cache:
-            await cache.wait_for(lambda objs: all(self._apply(objs[n]) for n in sample if n in objs),
-                                 timeout=timeout, description=f"the fault off {len(sample)} cluster(s)")
+            await cache.wait_for(lambda objs: all(self._back(objs[n]) for n in sample if n in objs),
+                                 timeout=timeout, description=f"{len(sample)} sampled cluster(s) back on {aim.hub}")
 
 
 class KlusterletReconnect(_ClusterSample):
@@ -210,12 +214,8 @@ class KlusterletReconnect(_ClusterSample):
                 await ctx.hub(aim.hub).patch(MANAGED_CLUSTERS, name, {"spec": {"hubAcceptsClient": True}})
         return "rolled back"
 
-    async def back(self, ctx: FaultContext, aim: Aim, timeout: float) -> None:  # noqa: ASYNC109
-        sample = set(aim.undo["clusters"])
-        async with ResourceCache(ctx.hub(aim.hub), MANAGED_CLUSTERS) as cache:
-            await cache.wait_for(
-                lambda objs: all(condition_status(objs[n], AVAILABLE) == "True" for n in sample if n in objs),
-                timeout=timeout, description=f"{len(sample)} cluster(s) Available on {aim.hub} again")
+    def _back(self, cluster: Mapping[str, Any]) -> bool:
+        return condition_status(cluster, AVAILABLE) == "True"  # accepted, and its klusterlet registered
 
 
 class StaleAutoImport(_ClusterSample):
