@@ -115,8 +115,8 @@ def test_options_come_from_the_environment_below_the_command_line(pytester: pyte
     ({}, ["--e2e-inject-failure=flood"], "ERROR: asyncswitch: --e2e-inject-failure='flood': must be one of "
                                          "pause-backup, delay-restore, kill-observability-pod, velero-restart, "
                                          "backup-operator-restart, klusterlet-reconnect, stale-auto-import, "
-                                         "bsl-unavailable, api-errors, watch-drops, random (comma-separated, each "
-                                         "optionally =SECONDS)"),
+                                         "bsl-unavailable, api-errors, watch-drops, argocd-resync, random "
+                                         "(comma-separated, each optionally =SECONDS)"),
     ({}, ["--asyncswitch-primary-context", "a"],
      "ERROR: asyncswitch: give both --primary-context and --secondary-context, or neither for the simulated hubs"),
     ({}, ["--e2e-old-hub-action=decommission", "--e2e-cycles=2"],

@@ -89,7 +89,7 @@ def describe_options(report: RunReport) -> str:
     if inputs.get("cooldown"):
         parts.append(f"cooldown {inputs['cooldown']} s")
     if inputs.get("inject_failure"):
-        moment = inputs.get("inject_at_phase") or "each scenario's moment"
+        moment = inputs.get("inject_at") or inputs.get("inject_at_phase") or "each scenario's moment"
         parts.append(f"fault {inputs['inject_failure']} at {moment}")
     if inputs.get("dry_run"):
         parts.append("dry run")

@@ -90,7 +90,9 @@ class VeleroController:
         self.gate = DeploymentGate(hub, BACKUP_NAMESPACE, "velero")
         self.gate.on_stop(self._stopped)
         self.gate.on_restart(self._restarted)
-        self._running: set[asyncio.Future[None]] = set()
+        self._running: set[asyncio.Task[Any]] = set()
+        """The worker tasks running a job now; ``_stopping``: those cancelled because the pod went."""
+        self._stopping: set[asyncio.Task[Any]] = set()
         self._started: dict[str, float] = {}
         """Backup name → wall time it started, while it runs here (startTimestamp has whole seconds only)."""
         self._expiry: dict[str, float] = {}
@@ -120,23 +122,27 @@ class VeleroController:
         await self._work(self._backups, self._run_backup)
 
     async def _work(self, queue: asyncio.Queue[str], job: Callable[[str], Awaitable[None]]) -> None:
+        worker = asyncio.current_task()
+        assert worker is not None
         while True:
             name = await queue.get()
             await self.gate.ready.wait()  # with no ready velero pod, jobs stay New
-            running = asyncio.ensure_future(job(name))
-            self._running.add(running)
+            self._running.add(worker)
             try:
-                await asyncio.wait([running])
+                await job(name)
+            except asyncio.CancelledError:
+                if worker not in self._stopping:
+                    raise
+                worker.uncancel()  # the pod went, not the simulator: the next job waits for a new pod
             finally:
-                self._running.discard(running)
-                running.cancel()
-            if not running.cancelled() and running.exception() is not None:
-                raise running.exception()  # type: ignore[misc]
+                self._running.discard(worker)
+                self._stopping.discard(worker)
 
     def _stopped(self) -> None:
         """The velero pod is gone: what it was running stops where it is (InProgress)."""
-        for running in list(self._running):
-            running.cancel()
+        for worker in list(self._running):
+            self._stopping.add(worker)
+            worker.cancel()
 
     def _restarted(self) -> None:
         """Velero's startup: Backups and Restores left InProgress by the server that went are Failed."""
