@@ -158,7 +158,7 @@ _PATHS = frozenset({"kubeconfig", "resume", "output_dir"})
 _OPTIONAL = frozenset({"kubeconfig", "resume", "primary_context", "secondary_context", "run_hours", "max_failures",
                        "inject_failure", "inject_at_phase", "inject_at"})
 _ENUMS: dict[str, type[Enum]] = {"method": Method, "activation_method": ActivationMethod,
-                                 "old_hub_action": OldHubAction}
+                                 "old_hub_action": OldHubAction, "argocd": ArgocdMode}
 _KINDS: dict[str, tuple[type, ...]] = {"int": (int,), "float": (int, float), "bool": (bool,), "str": (str,)}
 
 
