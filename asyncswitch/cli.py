@@ -33,7 +33,7 @@ from .analysis import (
     write_comparison_html,
     write_html,
 )
-from .config import FAULT_SCENARIOS, PHASE_NAMES, RunConfig
+from .config import FAULT_SCENARIOS, PHASE_NAMES, STATE_MOMENTS, RunConfig
 from .display import Display
 from .errors import ConfigError
 from .kube import Hub
@@ -145,8 +145,18 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--resume", nargs="?", const="", default=None, metavar="RUN_DIR",
                         help="continue an interrupted run (default: the newest in --output-dir) with its recorded "
                              "inputs; only the soak controls and reporting flags may change")
-    parser.add_argument("--inject-failure", choices=list(FAULT_SCENARIOS), default=None)
-    parser.add_argument("--inject-at-phase", choices=list(PHASE_NAMES), default="activation")
+    parser.add_argument("--inject-failure", default=None, metavar="SCENARIO[=SECONDS][,...]",
+                        help="faults to inject in every cycle, each at its moment and held --fault-duration seconds "
+                             f"(or its own =SECONDS): {', '.join(FAULT_SCENARIOS)} (docs/faults.md)")
+    parser.add_argument("--inject-at-phase", choices=list(PHASE_NAMES), default=None,
+                        help="fire every fault at the start of this phase instead of at its scenario's moment")
+    parser.add_argument("--inject-at", choices=[*STATE_MOMENTS, *PHASE_NAMES], default=None, metavar="MOMENT",
+                        help=f"fire every fault when the switchover reaches this state: {', '.join(STATE_MOMENTS)} "
+                             "(or a phase's start)")
+    parser.add_argument("--fault-duration", type=float, default=5.0, metavar="SECONDS",
+                        help="seconds a fault is held before its roll-back (default 5)")
+    parser.add_argument("--require-injection", action="store_true",
+                        help="fail a cycle whose fault found nothing to disturb or whose moment never came")
     parser.add_argument("--dry-run", action="store_true")
     parser.add_argument("--output-dir", type=Path, default=Path("runs"))
     parser.add_argument("--log-format", choices=["json", "console"], default="console")
@@ -160,7 +170,7 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
     _add_pipeline_options(parser)
 
 
-_RUN_FIELDS = {"no_progress": "progress", "compactor_watch": "timeouts"}
+_RUN_FIELDS = {"no_progress": "progress", "compactor_watch": "timeouts", "fault_duration": "fault_hold"}
 """``run`` flags whose RunConfig field has another name."""
 
 
@@ -358,6 +368,8 @@ async def _run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         old_hub_action=OldHubAction(args.old_hub_action), cycles=args.cycles, run_hours=args.run_hours,
         max_failures=args.max_failures, stop_on_failure=args.stop_on_failure, cooldown=args.cooldown,
         resume=_resume_dir(args), inject_failure=args.inject_failure, inject_at_phase=args.inject_at_phase,
+        inject_at=args.inject_at,
+        fault_hold=args.fault_duration, require_injection=args.require_injection,
         dry_run=args.dry_run, output_dir=args.output_dir, log_format=args.log_format,
         progress=not args.no_progress, sim_clusters=args.sim_clusters, sim_profile=args.sim_profile, seed=args.seed,
         sim_acm_version=args.sim_acm_version, hub_answer_timeout=args.hub_answer_timeout,
@@ -391,6 +403,9 @@ async def _run(args: argparse.Namespace, argv: Sequence[str]) -> int:
               file=sys.stderr)
         return EXIT_INTERRUPTED
     display.closing(engine.collector, successes=result.successes, cycles=result.cycles, run_dir=str(result.run_dir))
+    if result.damaged:
+        print(f"DAMAGED: {result.damaged} cycle(s) broke an invariant after their injected faults; the findings are "
+              f"in {result.run_dir}/metrics.jsonl (invariant_check, cycle_verdict)", file=sys.stderr)
     return EXIT_OK if result.ok else EXIT_FAILED
 
 
@@ -411,7 +426,7 @@ def _analyze(args: argparse.Namespace) -> int:
         print_report(report, sys.stdout)
         for line in written:
             print(line, flush=True)
-    return EXIT_OK if report.all_succeeded else EXIT_FAILED
+    return EXIT_OK if report.all_succeeded and not report.damaged else EXIT_FAILED
 
 
 def _compare(args: argparse.Namespace) -> int:

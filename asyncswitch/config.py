@@ -12,9 +12,15 @@ from typing import Any
 from .errors import ConfigError
 from .switchover.options import ActivationMethod, ArgocdMode, Method, OldHubAction, Timeouts
 
-__all__ = ["FAULT_SCENARIOS", "PHASE_NAMES", "RunConfig"]
+__all__ = ["FAULT_SCENARIOS", "PHASE_NAMES", "STATE_MOMENTS", "RunConfig"]
 
-FAULT_SCENARIOS = ("pause-backup", "delay-restore", "kill-observability-pod", "random")
+FAULT_SCENARIOS = ("pause-backup", "delay-restore", "kill-observability-pod", "velero-restart",
+                   "backup-operator-restart", "klusterlet-reconnect", "stale-auto-import", "bsl-unavailable",
+                   "api-errors", "watch-drops", "argocd-resync", "random")
+"""Every --inject-failure name (asyncswitch.engine.faults.REGISTRY has the scenarios, docs/faults.md their story)."""
+STATE_MOMENTS = ("mc-restore-running", "mc-restore-done", "first-cluster-available", "new-schedule-enabled",
+                 "new-backup-running")
+"""The switchover states --inject-at can name (asyncswitch.engine.faults.triggers.STATE_TRIGGERS)."""
 PHASE_NAMES = ("preflight", "primary_preparation", "activation", "post_activation_verification", "finalization")
 
 
@@ -41,10 +47,16 @@ class RunConfig:
     resume: Path | None = None
     """A run directory to continue (same run_id, cycle numbering and histograms)."""
     inject_failure: str | None = None
-    """A fault scenario (pause-backup, delay-restore, kill-observability-pod, random), one per cycle."""
-    inject_at_phase: str = "activation"
+    """The faults of every cycle: comma-separated scenario names or ``random``, each optionally
+    ``=SECONDS`` (its own duration), e.g. ``delay-restore=3,random``."""
+    inject_at_phase: str | None = None
+    """Fire every fault at the start of this phase; None: each at its scenario's own moment."""
+    inject_at: str | None = None
+    """Fire every fault at this moment: a state of the switchover (STATE_MOMENTS) or a phase."""
     fault_hold: float = 5.0
-    """Seconds an injected fault stays before it is rolled back."""
+    """Seconds an injected fault stays before it is rolled back (unless its own duration is given)."""
+    require_injection: bool = False
+    """A cycle whose fault did not act (its target absent at its moment, its moment never came) fails."""
     dry_run: bool = False
     output_dir: Path = Path("runs")
     log_format: str = "console"
@@ -84,12 +96,23 @@ class RunConfig:
             raise ConfigError("--cooldown must be a finite number of seconds, 0 or more")
         if not (math.isfinite(self.hub_answer_timeout) and self.hub_answer_timeout > 0):
             raise ConfigError("--hub-answer-timeout must be a positive, finite number of seconds")
-        if self.inject_failure is not None and self.inject_failure not in FAULT_SCENARIOS:
-            raise ConfigError(f"--inject-failure must be one of {', '.join(FAULT_SCENARIOS)}")
+        if self.inject_failure is not None:
+            for part in self.inject_failure.split(","):
+                name, _, seconds = part.partition("=")
+                if name.strip() not in FAULT_SCENARIOS:
+                    raise ConfigError(f"--inject-failure: unknown scenario {part.strip()!r}; use "
+                                      f"{', '.join(FAULT_SCENARIOS)} (comma-separated, each optionally =SECONDS)")
+                if seconds and not _non_negative_number(seconds):
+                    raise ConfigError(f"--inject-failure: {part.strip()!r}: the duration must be a finite number "
+                                      "of seconds, 0 or more")
         if self.inject_failure is not None and self.dry_run:
             raise ConfigError("--dry-run changes nothing on the hubs, so --inject-failure would be skipped: "
                               "give one or the other")
-        if self.inject_at_phase not in PHASE_NAMES:
+        if self.inject_at is not None and self.inject_at not in (*STATE_MOMENTS, *PHASE_NAMES):
+            raise ConfigError(f"--inject-at must be one of {', '.join((*STATE_MOMENTS, *PHASE_NAMES))}")
+        if self.inject_at is not None and self.inject_at_phase is not None:
+            raise ConfigError("give --inject-at or --inject-at-phase, not both")
+        if self.inject_at_phase is not None and self.inject_at_phase not in PHASE_NAMES:
             raise ConfigError(f"--inject-at-phase must be one of {', '.join(PHASE_NAMES)}")
         if self.log_format not in ("json", "console"):
             raise ConfigError("--log-format must be json or console")
@@ -102,7 +125,7 @@ class RunConfig:
         if not 0.0 < self.min_cluster_share <= 1.0:
             raise ConfigError("--min-cluster-share must be above 0 and at most 1")
         if not (math.isfinite(self.fault_hold) and self.fault_hold >= 0):
-            raise ConfigError("fault hold must not be negative")
+            raise ConfigError("--fault-duration must be a finite number of seconds, 0 or more")
         if self.old_hub_action is OldHubAction.DECOMMISSION and self.cycles > 1 and not self.dry_run:
             raise ConfigError("--old-hub-action decommission removes ACM from the old hub, so no later cycle can "
                               "move the fleet back: give --cycles 1")
@@ -141,10 +164,18 @@ class RunConfig:
 
 _PATHS = frozenset({"kubeconfig", "resume", "output_dir"})
 _OPTIONAL = frozenset({"kubeconfig", "resume", "primary_context", "secondary_context", "run_hours", "max_failures",
-                       "inject_failure"})
+                       "inject_failure", "inject_at_phase", "inject_at"})
 _ENUMS: dict[str, type[Enum]] = {"method": Method, "activation_method": ActivationMethod,
-                                 "old_hub_action": OldHubAction}
+                                 "old_hub_action": OldHubAction, "argocd": ArgocdMode}
 _KINDS: dict[str, tuple[type, ...]] = {"int": (int,), "float": (int, float), "bool": (bool,), "str": (str,)}
+
+
+def _non_negative_number(text: str) -> bool:
+    try:
+        value = float(text)
+    except ValueError:
+        return False
+    return math.isfinite(value) and value >= 0
 
 
 def _check_types(config: RunConfig) -> None:

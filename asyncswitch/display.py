@@ -19,7 +19,8 @@ __all__ = ["Display"]
 class Display:
     """Prints one line per cycle (with live percentiles) and a closing table of per-phase figures."""
 
-    SHOWS = frozenset({"cycle_start", "phase_result", "alert", "fault_injected", "fault_rolled_back", "cycle_end"})
+    SHOWS = frozenset({"cycle_start", "phase_result", "alert", "fault_injected", "fault_skipped", "fault_rolled_back",
+                       "cycle_verdict", "cycle_end"})
     """The record types :meth:`show` prints (what to subscribe it to)."""
 
     def __init__(self, *, total_cycles: int, stream: TextIO | None = None, enabled: bool = True) -> None:
@@ -50,6 +51,12 @@ class Display:
         elif event.type in ("fault_injected", "fault_rolled_back"):
             self.console.print(f"  {event.type.replace('_', ' ')}: {data.get('scenario')} "
                                f"{data.get('target') or data.get('message') or ''}", markup=False)
+        elif event.type == "fault_skipped":
+            self.console.print(f"  fault skipped: {data.get('scenario')}: {data.get('reason')}", markup=False)
+        elif event.type == "cycle_verdict":
+            findings = "; ".join(f"{f['name']}: {f['finding']}" for f in data.get("findings") or [])
+            loud = "DAMAGED" if data["verdict"] == "damaged" else data["verdict"]
+            self.console.print(f"  verdict: {loud}" + (f" ({findings})" if findings else ""), markup=False)
         elif event.type == "cycle_end":
             outcome = "succeeded" if data["success"] else "failed"
             self.console.print(f"  cycle {outcome} in {data['duration_s']:.2f} s")

@@ -31,7 +31,8 @@ how long each cycle watches for a second compactor."""
 
 _FLAGS = {"primary_context": "--primary-context", "secondary_context": "--secondary-context",
           "sim_clusters": "--sim-clusters", "sim_profile": "--sim-profile", "sim_acm_version": "--sim-acm-version",
-          "min_cluster_share": "--min-cluster-share", "manage_auto_import_strategy": "--manage-auto-import-strategy"}
+          "min_cluster_share": "--min-cluster-share", "manage_auto_import_strategy": "--manage-auto-import-strategy",
+          "fault_hold": "--fault-duration"}
 
 
 def _flag(name: str) -> str:

@@ -23,6 +23,14 @@ import structlog
 from .config import RunConfig
 from .display import Display
 from .engine import CycleLoop, CycleOutcome, EngineEvent, EventBus, RunState
+from .engine.faults import (
+    FaultJournal,
+    SimControls,
+    fault_summary,
+    parse_fault_spec,
+    refusal_on_real_hubs,
+    replay_journal,
+)
 from .engine.lease import hub_pair_lease
 from .engine.reachability import HubNotAnswering, HubRefused, first_answer
 from .errors import ConfigError
@@ -57,6 +65,8 @@ class RunResult:
     stop_reason: str | None
     interrupted: bool = False
     summary: dict[str, Any] = field(default_factory=dict)
+    damaged: int = 0
+    """Cycles whose verdict after an injected fault was damaged (an invariant broke)."""
 
     @property
     def success_rate(self) -> float | None:
@@ -64,14 +74,16 @@ class RunResult:
 
     @property
     def ok(self) -> bool:
-        return not self.interrupted and self.failures == 0 and self.cycles > 0
+        return not self.interrupted and self.failures == 0 and self.cycles > 0 and self.damaged == 0
 
 
 class Engine:
     """Runs switchover cycles and leaves the artifacts of the run in its directory."""
 
     def __init__(self, config: RunConfig, *, hub_pair: SupportsKubeconfig | None = None,
-                 display: Display | None = None) -> None:
+                 display: Display | None = None, sim_controls: SimControls | None = None) -> None:
+        """``sim_controls``: the simulated pair that the contexts name, for the simulator-only fault
+        scenarios (an embedded ``hub_pair`` is its own)."""
         if not isinstance(config, RunConfig):
             raise ConfigError(f"Engine needs a RunConfig, not {type(config).__name__}")
         if hub_pair is not None and not callable(getattr(hub_pair, "write_kubeconfig", None)):
@@ -81,6 +93,15 @@ class Engine:
             raise ConfigError(f"display must be a Display, not {type(display).__name__}")
         if config.embedded and hub_pair is None:
             raise ConfigError("no contexts given and no embedded hub pair: pass hub_pair= or both contexts")
+        embedded_pair: object = hub_pair
+        if sim_controls is None and isinstance(embedded_pair, SimControls):
+            sim_controls = embedded_pair
+        self._sim = sim_controls
+        if config.inject_failure:
+            parse_fault_spec(config.inject_failure)  # durations: one clear line for a bad one
+            refusal = None if sim_controls is not None else refusal_on_real_hubs(config.inject_failure)
+            if refusal is not None:
+                raise ConfigError(refusal)
         seconds = getattr(hub_pair, "real_seconds", None)
         if config.embedded and callable(seconds):
             # Simulated hubs run their operators faster: watch as many simulated seconds as asked.
@@ -93,6 +114,7 @@ class Engine:
         self.collector = HdrCollector()
         self.alerts: list[dict[str, Any]] = []
         self.cycle_results: list[dict[str, Any]] = []
+        self._earlier_cycles: list[dict[str, Any]] = []
         self.run_id = ""
         self.run_dir = Path()
         self._state: RunState | None = None
@@ -167,7 +189,8 @@ class Engine:
         structlog.contextvars.bind_contextvars(run_id=self.run_id)
         for caveat in config.caveats:
             self._log.warning(caveat)
-        self._loop = CycleLoop(config, run_dir=self.run_dir, state=state, bus=self.bus, commit=self.commit_cycle)
+        self._loop = CycleLoop(config, run_dir=self.run_dir, state=state, bus=self.bus, commit=self.commit_cycle,
+                               sim=self._sim)
         self._tg = asyncio.TaskGroup()
         await self._tg.__aenter__()
         writer = JsonlWriter(self.run_dir / "metrics.jsonl", self.bus.subscribe())
@@ -180,6 +203,12 @@ class Engine:
         self.bus.publish(EngineEvent("run_start", self.run_id, data={
             "resumed": config.resume is not None, "next_cycle": state.next_cycle, "cycles": config.cycles,
             "primary": state.primary, "secondary": state.secondary, "elapsed_before_s": state.elapsed_before}))
+        if config.resume is not None:
+            # Before anything else: roll back the faults the interrupted process held (its journal).
+            await replay_journal(
+                FaultJournal(self.run_dir / "fault_journal.jsonl"), kubeconfig=config.kubeconfig,
+                embedded=self._hub_pair is not None,
+                publish=lambda kind, data: self.bus.publish(EngineEvent(kind, self.run_id, None, data)))
         if config.resume is None:
             await write_manifest(self.run_dir, run_id=self.run_id, config=config, embedded=self._embedded_info())
         else:
@@ -213,6 +242,7 @@ class Engine:
                 self.cycle_results = await asyncio.to_thread(_ended_cycles, run_dir, state.next_cycle)
         except (ValueError, OSError) as exc:
             raise ConfigError(f"cannot resume {run_dir}: its histograms are damaged ({exc})") from None
+        self._earlier_cycles = list(self.cycle_results)
         self._committed = committed or {"histograms": self.collector.encoded(), "cycles": self.cycle_results}
         await asyncio.to_thread(remove_temp_files, run_dir)  # a killed writer's; we hold the lock
         self.alerts = [_without_envelope(r) for r in await asyncio.to_thread(
@@ -270,10 +300,12 @@ class Engine:
         try:
             await asyncio.to_thread(self.collector.save, self.run_dir / "histograms")
             if self._state is not None:
+                histograms = self.collector.summary()
+                faults = fault_summary(self.cycle_results, histograms) if self.config.inject_failure else None
                 self._summary = await asyncio.to_thread(
                     write_summary, self.run_dir, run_id=self.run_id, state=_state_dict(self._state),
-                    histograms=self.collector.summary(), alerts=self.alerts, cycles=self.cycle_results,
-                    interrupted=interrupted)
+                    histograms=histograms, alerts=self.alerts, cycles=self.cycle_results,
+                    interrupted=interrupted, faults=faults)
             if self._result is not None:
                 self._result.summary, self._result.interrupted = self._summary, interrupted
         finally:
@@ -293,8 +325,9 @@ class Engine:
         except asyncio.CancelledError:
             self._interrupted = True
             raise
+        earlier = sum(1 for c in self._earlier_cycles if c.get("verdict") == "damaged")
         self._result = RunResult(self.run_id, self.run_dir, state.successes + state.failures, state.successes,
-                                 state.failures, state.stop_reason)
+                                 state.failures, state.stop_reason, damaged=earlier + self._loop.damaged)
         return self._result
 
     def request_stop(self) -> None:
@@ -397,7 +430,8 @@ def _state_dict(state: RunState) -> dict[str, Any]:
     return asdict(state)
 
 
-_CYCLE_RESULT_KEYS = ("cycle_id", "cycle", "success", "moved_fleet", "duration_s", "error", "primary", "secondary")
+_CYCLE_RESULT_KEYS = ("cycle_id", "cycle", "success", "moved_fleet", "duration_s", "error", "primary", "secondary",
+                      "verdict", "faults")
 
 
 def _ended_cycles(run_dir: Path, next_cycle: int) -> list[dict[str, Any]]:

@@ -34,6 +34,9 @@ def test_bad_sim_options_are_one_line_and_exit_code_2(args: list[str], capsys: p
                                   ["run", "--primary-context", "a", "--secondary-context", "a"],
                                   ["run", "--method", "full", "--activation-method", "restore"],
                                   ["run", "--inject-failure", "nope"],
+                                  ["run", "--inject-failure", "delay-restore=soon"],
+                                  ["run", "--primary-context", "a", "--secondary-context", "b",
+                                   "--inject-failure", "watch-drops"],
                                   ["run", "--old-hub-action", "decommission"]])
 def test_bad_run_options_are_one_line_and_exit_code_2(args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     assert main(args) == 2

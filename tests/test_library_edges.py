@@ -11,7 +11,7 @@ import pytest
 
 import asyncswitch
 from asyncswitch.sim.acm import SimConfig, SimulatedHubPair, profile_named
-from asyncswitch.switchover.options import ActivationMethod, Method, OldHubAction
+from asyncswitch.switchover.options import ActivationMethod, ArgocdMode, Method, OldHubAction
 
 
 class _Dir(os.PathLike[str]):
@@ -56,9 +56,11 @@ def test_a_wrong_type_is_a_config_error_that_names_the_field(field: str, value: 
 
 
 def test_enum_fields_take_their_values_as_str() -> None:
-    config = asyncswitch.RunConfig(method="full", old_hub_action="none", activation_method="patch")  # type: ignore[arg-type]
-    assert (config.method, config.old_hub_action, config.activation_method) == (
-        Method.FULL, OldHubAction.NONE, ActivationMethod.PATCH)
+    config = asyncswitch.RunConfig(method="full", old_hub_action="none", activation_method="patch",  # type: ignore[arg-type]
+                                   argocd="pause")  # type: ignore[arg-type]
+    assert (config.method, config.old_hub_action, config.activation_method, config.argocd) == (
+        Method.FULL, OldHubAction.NONE, ActivationMethod.PATCH, ArgocdMode.PAUSE)
+    assert config.argocd is ArgocdMode.PAUSE  # a str enum equals its value: only `is` tells them apart
 
 
 @pytest.mark.parametrize(("config", "pair", "message"), [

@@ -113,7 +113,10 @@ def test_options_come_from_the_environment_below_the_command_line(pytester: pyte
     ({"E2E_DRY_RUN": "maybe"}, [], "ERROR: asyncswitch: E2E_DRY_RUN='maybe': must be 1/true/yes or 0/false/no"),
     ({}, ["--e2e-cycles=0"], "ERROR: asyncswitch: --e2e-cycles='0': must be at least 1"),
     ({}, ["--e2e-inject-failure=flood"], "ERROR: asyncswitch: --e2e-inject-failure='flood': must be one of "
-                                         "pause-backup, delay-restore, kill-observability-pod, random"),
+                                         "pause-backup, delay-restore, kill-observability-pod, velero-restart, "
+                                         "backup-operator-restart, klusterlet-reconnect, stale-auto-import, "
+                                         "bsl-unavailable, api-errors, watch-drops, argocd-resync, random "
+                                         "(comma-separated, each optionally =SECONDS)"),
     ({}, ["--asyncswitch-primary-context", "a"],
      "ERROR: asyncswitch: give both --primary-context and --secondary-context, or neither for the simulated hubs"),
     ({}, ["--e2e-old-hub-action=decommission", "--e2e-cycles=2"],

@@ -89,7 +89,8 @@ def describe_options(report: RunReport) -> str:
     if inputs.get("cooldown"):
         parts.append(f"cooldown {inputs['cooldown']} s")
     if inputs.get("inject_failure"):
-        parts.append(f"fault {inputs['inject_failure']} at {inputs.get('inject_at_phase')}")
+        moment = inputs.get("inject_at") or inputs.get("inject_at_phase") or "each scenario's moment"
+        parts.append(f"fault {inputs['inject_failure']} at {moment}")
     if inputs.get("dry_run"):
         parts.append("dry run")
     if report.simulator is not None:

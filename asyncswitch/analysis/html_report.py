@@ -149,9 +149,13 @@ def render_html(report: RunReport) -> str:
         text_columns=frozenset({0, 2})) if report.alerts else "<p>none</p>", id="alerts"))
     if report.faults:
         parts.append(_section("Injected faults", _table(
-            ["scenario", "injected", "not injected", "rolled back", "roll-back failed"],
-            [[fault.scenario, str(fault.injected), str(fault.not_injected), str(fault.rolled_back),
-              str(fault.roll_back_failed)] for fault in report.faults]), id="faults"))
+            ["scenario", "injected", "skipped", "recovered", "failed-safe", "damaged", "roll-back failed",
+             "recovery p50 (s)", "recovery p95 (s)"],
+            [[fault.scenario, str(fault.injected), str(fault.skipped + fault.not_injected), str(fault.recovered),
+              str(fault.failed_safe), str(fault.damaged), str(fault.roll_back_failed),
+              *(f"{ttr[p] / 1000:.3f}" if p in ttr else "-" for p in ("p50", "p95"))]
+             for fault in report.faults
+             for ttr in [report.latency_ms.get(f"fault.{fault.scenario}") or {}]]), id="faults"))
     parts.append(_section("Slowest cycles", _cycle_table(report.slowest_cycles(), with_error=False), id="slowest"))
     parts.append(_section("Cycles", _cycle_table(report.cycles, with_error=True), id="cycles"))
     return _page(f"asyncswitch run {report.run_id}", parts)

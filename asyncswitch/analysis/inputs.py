@@ -9,7 +9,7 @@ from typing import Any
 __all__ = ["COMPARED_INPUTS", "InputDifference", "input_differences"]
 
 COMPARED_INPUTS = ("primary_context", "secondary_context", "method", "activation_method", "old_hub_action",
-                   "dry_run", "inject_failure", "inject_at_phase", "fault_hold", "min_managed_clusters",
+                   "dry_run", "inject_failure", "inject_at_phase", "inject_at", "fault_hold", "min_managed_clusters",
                    "sim_clusters", "sim_profile")
 """Inputs that change what a cycle does or how long it takes; runs that differ in one are not comparable."""
 

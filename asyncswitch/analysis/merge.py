@@ -110,7 +110,5 @@ def _merged_faults(reports: Sequence[RunReport]) -> list[FaultTally]:
     for report in reports:
         for fault in report.faults:
             before = tallies.get(fault.scenario)
-            tallies[fault.scenario] = fault if before is None else FaultTally(
-                fault.scenario, before.injected + fault.injected, before.not_injected + fault.not_injected,
-                before.rolled_back + fault.rolled_back, before.roll_back_failed + fault.roll_back_failed)
+            tallies[fault.scenario] = fault if before is None else before.add(fault)
     return [tallies[name] for name in sorted(tallies)]

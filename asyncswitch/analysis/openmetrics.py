@@ -50,6 +50,14 @@ class _ReportCollector(Collector):
         for fault in report.faults:
             faults.add_metric([report.run_id, fault.scenario], fault.injected)
         yield faults
+        verdicts = CounterMetricFamily("asyncswitch_fault_verdicts",
+                                       "Verdicts of the cycles each scenario acted in.",
+                                       labels=["run_id", "scenario", "verdict"])
+        for fault in report.faults:
+            for verdict, count in (("recovered", fault.recovered), ("failed-safe", fault.failed_safe),
+                                   ("damaged", fault.damaged)):
+                verdicts.add_metric([report.run_id, fault.scenario, verdict], count)
+        yield verdicts
         latency = SummaryMetricFamily("asyncswitch_latency", "Latencies from the run's HDR histograms, by histogram.",
                                       labels=["run_id", "histogram"], unit="seconds")
         for name, stats in report.latency_ms.items():

@@ -62,9 +62,18 @@ class FaultTally:
     scenario: str
     injected: int
     not_injected: int
-    """Attempts that found nothing to disturb or were refused."""
+    """Injections that failed (the hub refused the change)."""
     rolled_back: int
     roll_back_failed: int
+    skipped: int = 0
+    """Faults whose target was absent at their moment, or whose moment never came."""
+    recovered: int = 0
+    failed_safe: int = 0
+    damaged: int = 0
+    """The verdicts of the cycles the scenario acted in (docs/faults.md)."""
+
+    def add(self, other: FaultTally) -> FaultTally:
+        return FaultTally(self.scenario, *(getattr(self, f) + getattr(other, f) for f in _TALLIED))
 
 
 @dataclass(frozen=True)
@@ -119,6 +128,11 @@ class RunReport:
     @property
     def all_succeeded(self) -> bool:
         return self.total_cycles > 0 and self.failures == 0
+
+    @property
+    def damaged(self) -> int:
+        """Cycles judged damaged after an injected fault (an invariant broke)."""
+        return sum(fault.damaged for fault in self.faults)
 
     @property
     def failures_by_phase(self) -> dict[str, int]:
@@ -261,6 +275,10 @@ def _alert_tallies(alerts: list[dict[str, Any]]) -> list[AlertTally]:
     return [AlertTally(rule, count, last[rule]) for rule, count in counts.most_common()]
 
 
+_TALLIED = ("injected", "not_injected", "rolled_back", "roll_back_failed", "skipped", "recovered", "failed_safe",
+            "damaged")
+
+
 def _fault_tallies(artifacts: RunArtifacts) -> list[FaultTally]:
     tallies: dict[str, Counter[str]] = {}
     for record in artifacts.of("fault_injected"):
@@ -269,8 +287,12 @@ def _fault_tallies(artifacts: RunArtifacts) -> list[FaultTally]:
     for record in artifacts.of("fault_rolled_back"):
         outcome = "rolled_back" if record.get("success") else "roll_back_failed"
         tallies.setdefault(str(record.get("scenario")), Counter())[outcome] += 1
-    return [FaultTally(scenario, counts["injected"], counts["not_injected"], counts["rolled_back"],
-                       counts["roll_back_failed"]) for scenario, counts in sorted(tallies.items())]
+    for record in artifacts.of("fault_skipped"):
+        tallies.setdefault(str(record.get("scenario")), Counter())["skipped"] += 1
+    for record in artifacts.of("cycle_verdict"):
+        for scenario in record.get("acted") or []:
+            tallies.setdefault(str(scenario), Counter())[str(record.get("verdict")).replace("-", "_")] += 1
+    return [FaultTally(scenario, *(counts[f] for f in _TALLIED)) for scenario, counts in sorted(tallies.items())]
 
 
 def _notes(artifacts: RunArtifacts, *, cycles: int) -> list[str]:

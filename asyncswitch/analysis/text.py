@@ -103,11 +103,16 @@ def print_report(report: RunReport, stream: TextIO) -> None:
         console.print("\nalerts: none")
 
     if report.faults:
-        counts = ["injected", "not injected", "rolled back", "roll-back failed"]
-        faults = _table("injected faults", ["scenario", *counts], numeric=counts)
+        # Verdicts as recovered/failed-safe/damaged in one column: the table fits 80 columns.
+        counts = ["acted", "skipped", "r/fs/d", "undo failed", "TTR p50", "TTR p95"]
+        faults = _table("injected faults (r/fs/d: recovered/failed-safe/damaged cycles they acted in; "
+                        "TTR: time to recovery, s)", ["scenario", *counts], numeric=counts)
+        faults.columns[0].no_wrap = True
         for fault in report.faults:
-            faults.add_row(fault.scenario, str(fault.injected), str(fault.not_injected),
-                           str(fault.rolled_back), str(fault.roll_back_failed))
+            ttr = report.latency_ms.get(f"fault.{fault.scenario}") or {}
+            faults.add_row(fault.scenario, str(fault.injected), str(fault.skipped + fault.not_injected),
+                           f"{fault.recovered}/{fault.failed_safe}/{fault.damaged}", str(fault.roll_back_failed),
+                           *(f"{ttr[p] / 1000:.2f}" if p in ttr else "-" for p in ("p50", "p95")))
         _print_table(console, faults)
 
     if not report.cycles:

@@ -3,8 +3,8 @@
 from .bus import EventBus
 from .cycles import CycleLoop, CycleOutcome, CycleRunner, RunState
 from .events import EngineEvent
-from .faults import SCENARIOS, FaultInjector
+from .faults import SCENARIOS, CycleFaults, SimControls
 from .monitors import AlertThresholds, MonitorHealth, Monitors
 
-__all__ = ["SCENARIOS", "AlertThresholds", "CycleLoop", "CycleOutcome", "CycleRunner", "EngineEvent", "EventBus",
-           "FaultInjector", "MonitorHealth", "Monitors", "RunState"]
+__all__ = ["SCENARIOS", "AlertThresholds", "CycleFaults", "CycleLoop", "CycleOutcome", "CycleRunner", "EngineEvent",
+           "EventBus", "MonitorHealth", "Monitors", "RunState", "SimControls"]

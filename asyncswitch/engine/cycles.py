@@ -1,8 +1,9 @@
 """The cycle loop: switchover after switchover, the hubs swapping roles, under soak controls.
 
 Per cycle, on one event loop: the switchover pipeline, a monitor task per watched kind per hub,
-a forwarder that turns pipeline events into engine events (and fires the fault injector at
-its phase), all in one task group. The loop's own progress (next cycle, orientation, counts)
+a forwarder that turns pipeline events into engine events (and feeds the cycle's faults, which
+also see what the monitors publish), all in one task group; after it, the faults' verdict.
+The loop's own progress (next cycle, orientation, counts)
 is saved in ``run_state.json`` after every cycle, so a killed run resumes where it was: same
 run_id, the interrupted cycle resumed from its state file, no cycle counted twice.
 
@@ -33,7 +34,7 @@ from ..switchover.names import BACKUP_NAMESPACE
 from ..switchover.options import Method
 from .bus import EventBus
 from .events import EngineEvent
-from .faults import FaultInjector
+from .faults import CycleFaults, FaultJournal, SimControls
 from .monitors import AlertThresholds, Monitors
 from .reachability import HubNotAnswering, HubRefused, first_answers
 
@@ -101,6 +102,8 @@ class CycleOutcome:
     phases: list[dict[str, Any]] = field(default_factory=list)
     end: dict[str, Any] = field(default_factory=dict)
     """The cycle's end record (the ``cycle_end`` event's data), published once its commit is on disk."""
+    verdict: str | None = None
+    """recovered, failed-safe or damaged after a cycle with faults (engine.faults.verdict)."""
 
 
 CommitHook = Callable[[RunState, CycleOutcome | None], Awaitable[None]]
@@ -120,7 +123,8 @@ class CycleLoop:
     """
 
     def __init__(self, config: RunConfig, *, run_dir: Path, state: RunState, bus: EventBus,
-                 run_cycle: CycleRunner | None = None, commit: CommitHook | None = None) -> None:
+                 run_cycle: CycleRunner | None = None, commit: CommitHook | None = None,
+                 sim: SimControls | None = None) -> None:
         assert config.kubeconfig is not None
         assert config.primary_context
         assert config.secondary_context
@@ -132,6 +136,11 @@ class CycleLoop:
         self.rng = random.Random(config.seed)
         self._run_cycle = run_cycle or self._guarded_cycle
         self._commit = commit or self._save_state_only
+        self.sim = sim
+        """The embedded pair's controls, for the fault scenarios that need the simulator."""
+        self.journal = FaultJournal(run_dir / "fault_journal.jsonl")
+        self.damaged = 0
+        """Cycles of this process judged damaged."""
         self._stop = asyncio.Event()
         self._log = structlog.get_logger("asyncswitch.engine")
         self._clock = asyncio.get_running_loop().time
@@ -189,6 +198,7 @@ class CycleLoop:
                 state.stop_reason = "run hours reached"
                 break
             outcome = await self._run_cycle(state.next_cycle)
+            self.damaged += outcome.verdict == "damaged"
             if not outcome.end:
                 outcome.end = {"cycle": state.next_cycle, "success": outcome.success, "moved_fleet": outcome.moved,
                                "duration_s": outcome.duration_s, "error": outcome.error}
@@ -271,50 +281,71 @@ class CycleLoop:
                                     argocd=config.argocd)
         activation_started: list[float] = []
         events: asyncio.Queue[SwitchoverEvent | None] = asyncio.Queue()
-        injectors: list[asyncio.Task[None]] = []
         async with Hub.connect(self.kubeconfig, primary) as old, Hub.connect(self.kubeconfig, secondary) as new:
             # A hub that does not answer fails the cycle within this bound, instead of its monitors
             # retrying their first list for ever.
             await first_answers((old, new), timeout=config.hub_answer_timeout)
-            monitors = Monitors({old.name: old, new.name: new},
-                                publish=lambda kind, data: self.publish(kind, cycle_id, **data),
+            faults = await CycleFaults.open(config, cycle_id=cycle_id, new=new, old=old, sim=self.sim, rng=self.rng,
+                                            publish=lambda kind, data: self.publish(kind, cycle_id, **data),
+                                            journal=self.journal)
+
+            def monitored(kind: str, data: dict[str, Any]) -> None:
+                self.publish(kind, cycle_id, **data)
+                if faults is not None:
+                    faults.saw(kind, data)  # state triggers: what the monitors see
+
+            monitors = Monitors({old.name: old, new.name: new}, publish=monitored,
                                 thresholds=AlertThresholds(), new_hub=new.name,
                                 activation_started=lambda: activation_started[0] if activation_started else None)
-            async with asyncio.TaskGroup() as tg:
-                try:
-                    await monitors.run(task_group=tg, first_list_timeout=config.hub_answer_timeout)
-                    tg.create_task(self._forward(events, cycle_id, activation_started, tg, new, old, injectors),
-                                   name=f"forwarder:{cycle_id}")
-                    report = await run_switchover(
-                        primary=old, secondary=new, options=options, state_path=cycle_dir / "state.json",
-                        resume=resuming, events=events)  # type: ignore[arg-type]
-                finally:
-                    events.put_nowait(None)
-                    monitors.close()
-                    # The switchover is over: a fault still held is rolled back now (shielded), so its
-                    # hold does not stretch the cycle's measured duration or outlive the monitors.
-                    for injector in injectors:
-                        injector.cancel()
-        duration = time.monotonic() - started_m
+            try:
+                async with asyncio.TaskGroup() as tg:
+                    if faults is not None:
+                        faults.start(tg)
+                    try:
+                        await monitors.run(task_group=tg, first_list_timeout=config.hub_answer_timeout)
+                        tg.create_task(self._forward(events, cycle_id, activation_started, faults),
+                                       name=f"forwarder:{cycle_id}")
+                        report = await run_switchover(
+                            primary=old, secondary=new, options=options, state_path=cycle_dir / "state.json",
+                            resume=resuming, events=events)  # type: ignore[arg-type]
+                    finally:
+                        events.put_nowait(None)
+                        monitors.close()
+                        # The switchover is over: holds end now, so they do not stretch the cycle's
+                        # measured duration or outlive the monitors.
+                        if faults is not None:
+                            faults.cut_short()
+            finally:
+                if faults is not None:
+                    await faults.close()  # shielded: every fault still held is rolled back, Ctrl-C or not
+            duration = time.monotonic() - started_m
+            success, error = report.success, report.error
+            verdict = None
+            if faults is not None:
+                missing = faults.not_injected()
+                if config.require_injection and missing:
+                    success = False
+                    error = "; ".join([*([error] if error else []), *(f"--require-injection: {m}" for m in missing)])
+                verdict = (await faults.judge(success=report.success)).verdict
         phases = [r.to_json() for r in report.results]
         activated = any(r.phase == "activation" and r.outcome == "succeeded" for r in report.results)
         moved = not config.dry_run and (report.success or activated or report.already_completed)
-        outcome = CycleOutcome(cycle_id, report.success, moved, duration, report.error, phases)
+        outcome = CycleOutcome(cycle_id, success, moved, duration, error, phases, verdict=verdict)
         result = {"cycle_id": cycle_id, "cycle": number, "primary": primary, "secondary": secondary,
-                  "success": report.success, "moved_fleet": moved, "error": report.error,
+                  "success": success, "moved_fleet": moved, "error": error,
                   "started_wall": started_w, "duration_s": duration, "phases": phases,
                   "monitors": [h.to_json() for h in monitors.health.values()],
-                  "resumed": resuming, "already_completed": report.already_completed}
+                  "resumed": resuming, "already_completed": report.already_completed,
+                  **(faults.to_json() if faults is not None else {})}
         await asyncio.to_thread(write_json_atomic, cycle_dir / "result.json", result)
-        outcome.end = {"cycle": number, "success": report.success, "moved_fleet": moved, "duration_s": duration,
-                           "error": report.error, "primary": primary, "secondary": secondary, "resumed": resuming}
+        outcome.end = {"cycle": number, "success": success, "moved_fleet": moved, "duration_s": duration,
+                       "error": error, "primary": primary, "secondary": secondary, "resumed": resuming,
+                       **(faults.to_json() if faults is not None else {})}
         return outcome
 
     async def _forward(self, events: asyncio.Queue[SwitchoverEvent | None], cycle_id: str,
-                       activation_started: list[float], tg: asyncio.TaskGroup, new: Hub, old: Hub,
-                       injectors: list[asyncio.Task[None]]) -> None:
-        """Pipeline events → engine events; starts the fault injector at its phase."""
-        injected = False
+                       activation_started: list[float], faults: CycleFaults | None) -> None:
+        """Pipeline events → engine events; the faults see each phase start (phase triggers)."""
         phase_started: dict[str, float] = {}
         while (event := await events.get()) is not None:
             if event.kind == "phase_started":
@@ -322,15 +353,8 @@ class CycleLoop:
                 if event.phase == "activation" and not activation_started:
                     activation_started.append(event.monotonic)
                 self.publish("phase_start", cycle_id, phase=event.phase)
-                if (self.config.inject_failure and not injected and not self.config.dry_run
-                        and event.phase == self.config.inject_at_phase):
-                    injected = True
-                    injector = FaultInjector(scenario=self.config.inject_failure, new_hub=new, old_hub=old,
-                                             hold=self.config.fault_hold, rng=self.rng,
-                                             publish=lambda kind, data: self.publish(kind, cycle_id, **data),
-                                             # any phase past preflight (a resumed cycle may start later)
-                                             primary_prepared=lambda: any(p != "preflight" for p in phase_started))
-                    injectors.append(tg.create_task(injector.run(), name=f"injector:{cycle_id}"))
+                if faults is not None:
+                    faults.phase_started(event.phase)
             elif event.kind == "phase_finished":
                 # A failed phase's event carries no duration: measure it from the phase's start.
                 duration = event.detail.get("duration")

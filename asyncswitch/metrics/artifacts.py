@@ -91,7 +91,8 @@ def _dist_version(name: str) -> str:
 
 
 def write_summary(run_dir: Path, *, run_id: str, state: dict[str, Any], histograms: dict[str, dict[str, float]],
-                  alerts: list[dict[str, Any]], cycles: list[dict[str, Any]], interrupted: bool) -> dict[str, Any]:
+                  alerts: list[dict[str, Any]], cycles: list[dict[str, Any]], interrupted: bool,
+                  faults: dict[str, Any] | None = None) -> dict[str, Any]:
     total = state["successes"] + state["failures"]
     phases = {name[len("phase."):]: stats for name, stats in histograms.items() if name.startswith("phase.")}
     summary = {
@@ -106,6 +107,7 @@ def write_summary(run_dir: Path, *, run_id: str, state: dict[str, Any], histogra
         "cluster_reconnect_ms": histograms.get("cluster.reconnect", {"count": 0}),
         "reaction_ms": histograms.get("reaction", {"count": 0}),
         "alerts": alerts,
+        **({"faults": faults} if faults is not None else {}),
         "cycle_results": cycles,
         "end_state": {"primary": state["primary"], "secondary": state["secondary"],
                       "stop_reason": state.get("stop_reason"), "interrupted": interrupted},

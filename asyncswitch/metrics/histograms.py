@@ -65,7 +65,7 @@ def mean(histogram: HdrHistogram) -> float:
 class HdrCollector:
     """Consumes engine events and keeps one histogram per measured thing."""
 
-    CONSUMES = frozenset({"phase_result", "cycle_end", "cluster_reconnected", "reaction", "wait"})
+    CONSUMES = frozenset({"phase_result", "cycle_end", "cluster_reconnected", "reaction", "wait", "fault_rolled_back"})
     """The record types :meth:`consume` measures (what to subscribe it to)."""
 
     def __init__(self, queue: asyncio.Queue[EngineEvent | None] | None = None, *,
@@ -99,6 +99,9 @@ class HdrCollector:
             self.record("reaction", max(0.0, data["seconds"]) * 1000)
         elif event.type == "wait" and data.get("event") == "satisfied":
             self.record("wait", float(data.get("waited") or 0.0) * 1000)
+        elif event.type == "fault_rolled_back" and data.get("back") and data.get("recovery_s") is not None:
+            # Time to recovery: from the injection until the target was back after the roll-back.
+            self.record(f"fault.{data['scenario']}", float(data["recovery_s"]) * 1000)
         else:
             return
         if self.on_update is not None:

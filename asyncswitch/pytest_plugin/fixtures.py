@@ -211,7 +211,7 @@ def e2e_engine_factory(request: pytest.FixtureRequest, e2e_config: RunConfig, e2
             if config.resume is not None and pair is None:
                 _order_resumed_run(config.resume, first, second)
             print(f"asyncswitch: primary {first} ({how}): the first cycle moves the fleet {first} -> {second}")
-            engine = Engine(config, hub_pair=pair)
+            engine = Engine(config, hub_pair=pair, sim_controls=shared)
             try:
                 async with engine as running:
                     yield running

@@ -78,6 +78,14 @@ def _one_of(*choices: str, aliases: dict[str, str] | None = None) -> Callable[[s
     return parse
 
 
+def _faults(value: str) -> str:
+    """``--e2e-inject-failure``: what ``run --inject-failure`` takes (names or random, comma-separated, =SECONDS)."""
+    for part in value.split(","):
+        if part.partition("=")[0].strip() not in FAULT_SCENARIOS:
+            raise _Bad(f"must be one of {', '.join(FAULT_SCENARIOS)} (comma-separated, each optionally =SECONDS)")
+    return value
+
+
 def _boolean(value: str) -> bool:
     lowered = value.strip().lower()
     if lowered in ("1", "true", "yes", "on"):
@@ -143,11 +151,12 @@ OPTIONS = (
     Option("--e2e-resume", "E2E_RESUME", "resume", _boolean, False,
            "the session's first run continues the newest run in the output dir (default: in the last "
            "sessions' temp dirs)", switch=True),
-    Option("--e2e-inject-failure", "E2E_INJECT_FAILURE", "inject_failure", _one_of(*FAULT_SCENARIOS), None,
-           f"a fault per cycle: {', '.join(FAULT_SCENARIOS)}"),
+    Option("--e2e-inject-failure", "E2E_INJECT_FAILURE", "inject_failure", _faults, None,
+           f"faults in every cycle (docs/faults.md): {', '.join(FAULT_SCENARIOS)}, comma-separated, each "
+           "optionally =SECONDS"),
     Option("--e2e-inject-at-phase", "E2E_INJECT_AT_PHASE", "inject_at_phase",
-           _one_of(*PHASE_NAMES, aliases=PHASE_ALIASES), "activation",
-           "the phase at which the fault is injected (default activation)"),
+           _one_of(*PHASE_NAMES, aliases=PHASE_ALIASES), None,
+           "fire every fault at the start of this phase (default: each at its scenario's own moment)"),
     Option("--e2e-sim-clusters", "E2E_SIM_CLUSTERS", "sim_clusters", _whole(0), 20,
            "simulated pair: managed clusters (default 20)", aliases=("--asyncswitch-sim-clusters",), ini=True),
     Option("--e2e-sim-profile", "E2E_SIM_PROFILE", "sim_profile", _one_of(*PROFILES), "fast",
@@ -180,7 +189,7 @@ class E2EOptions:
     max_failures: int | None = None
     resume: bool = False
     inject_failure: str | None = None
-    inject_at_phase: str = "activation"
+    inject_at_phase: str | None = None
     sim_clusters: int = 20
     sim_profile: str = "fast"
     compactor_watch: float | None = None

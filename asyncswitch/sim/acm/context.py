@@ -12,7 +12,7 @@ from typing import Any
 from ...errors import ConfigError
 from ..server import ApiServer
 from ..store import Store
-from .kinds import BACKUP_NAMESPACE, IMPORT_CONFIGMAP, MCE_NAMESPACE
+from .kinds import IMPORT_CONFIGMAP, MCE_NAMESPACE
 from .profiles import SimClock, TimingProfile, profile_named
 from .versions import DEFAULT_ACM_VERSION, AcmVersion, parse_acm_version
 from .world import BackupStorage, Fleet
@@ -131,9 +131,3 @@ class SimHub:
         cm = self.store.find(self.store.type_of("configmaps"), MCE_NAMESPACE, IMPORT_CONFIGMAP)
         value = ((cm.obj.get("data") or {}).get("autoImportStrategy") if cm else None) or "ImportOnly"
         return str(value)
-
-    def velero_ready(self) -> bool:
-        deploy = self.store.find(self.store.type_of("deployments", "apps"), BACKUP_NAMESPACE, "velero")
-        if deploy is None:
-            return False
-        return int((deploy.obj.get("status") or {}).get("readyReplicas") or 0) > 0

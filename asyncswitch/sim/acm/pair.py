@@ -10,11 +10,12 @@ from __future__ import annotations
 import asyncio
 import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from ...errors import ConfigError
+from ..faults import FaultRule
 from ..hubs import EmulatedHubPair
 from ..resources import ResourceType
 from ..server import ApiServer
@@ -23,6 +24,7 @@ from .argocd import ArgoCdController
 from .context import SimConfig, SimHub, SimWorld
 from .hubctl import HubOperators
 from .kinds import (
+    ACM_NAMESPACE,
     ACM_RESTORES,
     AVAILABLE,
     BACKUP_NAMESPACE,
@@ -31,6 +33,7 @@ from .kinds import (
     VELERO_BACKUPS,
     VELERO_RESTORES,
 )
+from .pod_gate import DeploymentGate
 from .registration import RegistrationController
 from .restore import AcmRestoreController
 from .schedule import VELERO_SCHEDULE_NAMES, BackupScheduleController
@@ -118,10 +121,12 @@ class SimulatedHubPair:
         for hub in (hub_a, hub_b):
             velero = VeleroController(hub, world)
             self.operators[hub.name] = HubOperators(hub, world)
+            backup_operator = DeploymentGate(hub, ACM_NAMESPACE, "cluster-backup-operator")
             controllers = (
                 WorkloadController(hub, world), velero, VeleroScheduleController(hub, world),
-                BackupScheduleController(hub, world, velero),
-                AcmRestoreController(hub, world, on_activated=activated), self.operators[hub.name],
+                BackupScheduleController(hub, world, velero, backup_operator),
+                AcmRestoreController(hub, world, on_activated=activated, operator=backup_operator),
+                self.operators[hub.name], backup_operator,
             )
             for controller in controllers:
                 world.spawn(controller.run(), f"sim:{hub.name}:{type(controller).__name__}")
@@ -182,6 +187,23 @@ class SimulatedHubPair:
         """Make the shared backup storage reachable or not (BSLs follow; restores fail validation)."""
         assert self.world is not None
         self.world.storage.set_available(available)
+
+    def add_api_fault(self, hub: str, rule: Mapping[str, Any]) -> str:
+        """Add a fault rule (FaultRule's fields) to ``hub``'s API server; returns its id."""
+        return self.hubs[hub].server.faults.add(FaultRule.from_dict(dict(rule)))
+
+    def remove_api_fault(self, hub: str, rule_id: str) -> None:
+        self.hubs[hub].server.faults.remove(rule_id)
+
+    def drop_watches(self, hub: str, *, stalled: bool) -> None:
+        """Stall every watch on ``hub``'s API server (open and new ones send nothing; the next
+        reconnects start expired), or let them deliver again."""
+        faults = self.hubs[hub].server.faults
+        if stalled:
+            faults.stall_watches("*")
+            faults.expire_next_watches("*", count=16)
+        else:
+            faults.unstall_watches("*")
 
 
 def _workloads_ready(hub: SimHub) -> bool:

@@ -7,7 +7,8 @@
   appearing (or getting ``immediate-import: ""``) on a hub holding its ClusterDeployment. The
   klusterlet then moves after a per-cluster delay drawn from the profile, and the cluster turns
   Joined and Available on that hub. A non-Hive cluster without an MSA token never moves.
-- Import waits while the hub's ManagedCluster carries disable-auto-import, and, on
+- Import waits while the hub's ManagedCluster carries disable-auto-import or has hubAcceptsClient
+  false (the hub refuses the klusterlet's registration), and, on
   ACM ≥ 2.14 with the ImportOnly strategy, for a cluster this hub imported before, until
   the immediate-import annotation is set to "" (the controller rewrites it to Completed)
   or the strategy becomes ImportAndSync.
@@ -136,6 +137,8 @@ class RegistrationController:
         annotations = obj["metadata"].get("annotations") or {}
         if DISABLE_AUTO_IMPORT in annotations:
             return True
+        if (obj.get("spec") or {}).get("hubAcceptsClient") is False:
+            return True  # the hub denies the klusterlet's registration until it is accepted again
         return ((hub.name, name) not in self._granted and name in hub.imported and hub.import_strategy() == "ImportOnly"
                 and annotations.get(IMMEDIATE_IMPORT) != "")
 

@@ -40,6 +40,7 @@ from .kinds import (
     VELERO_RESTORES,
 )
 from .ops import MERGE, now_iso, patch_status
+from .pod_gate import DeploymentGate
 from .post_restore import activate_clusters
 from .restore_cleanup import CLEANUP_OPTIONS, cleanup_delta
 from .restore_passes import (
@@ -82,8 +83,11 @@ def refusal_text(kind: str, name: str) -> str:
 
 
 class AcmRestoreController:
-    def __init__(self, hub: SimHub, world: SimWorld, *, on_activated: Callable[[SimHub], None]) -> None:
+    def __init__(self, hub: SimHub, world: SimWorld, *, on_activated: Callable[[SimHub], None],
+                 operator: DeploymentGate | None = None) -> None:
         self.hub = hub
+        self.operator = operator
+        """The cluster-backup-operator's pod: no reconcile while it is gone (the queue waits)."""
         self.world = world
         self.store = hub.store
         self.version = hub.version
@@ -124,6 +128,8 @@ class AcmRestoreController:
         self.world.spawn(self._watch_velero(), f"sim:{self.hub.name}:restore:velero")
         while True:
             name = await self._queue.get()
+            if self.operator is not None:
+                await self.operator.ready.wait()
             self._queued.discard(name)
             try:
                 self._reconcile(name)

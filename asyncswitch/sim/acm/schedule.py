@@ -51,6 +51,7 @@ from .kinds import (
     VELERO_SCHEDULES,
 )
 from .ops import MERGE, patch_status
+from .pod_gate import DeploymentGate
 from .stamps import free_stamp
 from .velero import VeleroController
 from .velero_schedules import backup_from_schedule
@@ -105,8 +106,11 @@ def _labels(obj: dict[str, Any]) -> dict[str, str]:
 
 
 class BackupScheduleController:
-    def __init__(self, hub: SimHub, world: SimWorld, velero: VeleroController) -> None:
+    def __init__(self, hub: SimHub, world: SimWorld, velero: VeleroController,
+                 operator: DeploymentGate | None = None) -> None:
         self.hub = hub
+        self.operator = operator
+        """The cluster-backup-operator's pod: no reconcile while it is gone."""
         self.world = world
         self.store = hub.store
         self.velero = velero
@@ -124,6 +128,8 @@ class BackupScheduleController:
         self.world.spawn(self._watch_velero_schedules(), f"sim:{self.hub.name}:schedule:velero")
         loop = asyncio.get_running_loop()
         while True:
+            if self.operator is not None:
+                await self.operator.ready.wait()
             self._wake.clear()
             self._reconcile_all()
             due = min(self._due.values(), default=math.inf)

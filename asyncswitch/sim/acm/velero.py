@@ -15,6 +15,9 @@
   token secrets from a credentials backup. A ``cluster-activation`` label selector is honoured.
 - A deleted restore goes after the profile's restore_deletion (its finalizer); a running one is
   not cancelled: its objects still arrive.
+- When the velero pod goes (deleted, scaled to 0) the jobs it was running stop; when a pod is ready
+  again, Velero's startup marks every Backup and Restore still InProgress as Failed, as the real
+  server does (``markInProgressBackupsFailed``/``markInProgressRestoresFailed``).
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ from .kinds import (
     VELERO_SCHEDULE_LABEL,
 )
 from .ops import ensure, now_iso, patch, patch_status
+from .pod_gate import DeploymentGate
 from .world import BackupRecord, ClusterSnapshot, SecretSnapshot
 
 __all__ = ["DEFAULT_TTL", "VeleroController", "backup_items", "credential_secrets"]
@@ -83,7 +87,12 @@ class VeleroController:
         # but a backup and a restore can run side by side.
         self._backups: asyncio.Queue[str] = asyncio.Queue()
         self._restores: asyncio.Queue[str] = asyncio.Queue()
-        self._ready = asyncio.Event()
+        self.gate = DeploymentGate(hub, BACKUP_NAMESPACE, "velero")
+        self.gate.on_stop(self._stopped)
+        self.gate.on_restart(self._restarted)
+        self._running: set[asyncio.Task[Any]] = set()
+        """The worker tasks running a job now; ``_stopping``: those cancelled because the pod went."""
+        self._stopping: set[asyncio.Task[Any]] = set()
         self._started: dict[str, float] = {}
         """Backup name → wall time it started, while it runs here (startTimestamp has whole seconds only)."""
         self._expiry: dict[str, float] = {}
@@ -105,7 +114,7 @@ class VeleroController:
         self.world.storage.on_removal(self._unsync_one)
         for record in self.world.storage.records():
             self._sync_one(record)
-        self.world.spawn(self._watch_deployment(), f"sim:{self.hub.name}:velero:deployment")
+        self.world.spawn(self.gate.run(), f"sim:{self.hub.name}:velero:deployment")
         self.world.spawn(self._watch_backups(), f"sim:{self.hub.name}:velero:backups")
         self.world.spawn(self._collect_garbage(), f"sim:{self.hub.name}:velero:gc")
         self.world.spawn(self._watch_restores(), f"sim:{self.hub.name}:velero:restores")
@@ -113,19 +122,37 @@ class VeleroController:
         await self._work(self._backups, self._run_backup)
 
     async def _work(self, queue: asyncio.Queue[str], job: Callable[[str], Awaitable[None]]) -> None:
+        worker = asyncio.current_task()
+        assert worker is not None
         while True:
             name = await queue.get()
-            await self._ready.wait()  # with no ready velero pod, jobs stay New
-            await job(name)
+            await self.gate.ready.wait()  # with no ready velero pod, jobs stay New
+            self._running.add(worker)
+            try:
+                await job(name)
+            except asyncio.CancelledError:
+                if worker not in self._stopping:
+                    raise
+                worker.uncancel()  # the pod went, not the simulator: the next job waits for a new pod
+            finally:
+                self._running.discard(worker)
+                self._stopping.discard(worker)
 
-    async def _watch_deployment(self) -> None:
-        with self.store.watch(self.store.type_of("deployments", "apps"), BACKUP_NAMESPACE,
-                              field_selector="metadata.name=velero") as watch:
-            async for _, _stored in watch:
-                if self.hub.velero_ready():
-                    self._ready.set()
-                else:
-                    self._ready.clear()
+    def _stopped(self) -> None:
+        """The velero pod is gone: what it was running stops where it is (InProgress)."""
+        for worker in list(self._running):
+            self._stopping.add(worker)
+            worker.cancel()
+
+    def _restarted(self) -> None:
+        """Velero's startup: Backups and Restores left InProgress by the server that went are Failed."""
+        for rtype, what in ((VELERO_BACKUPS, "backup"), (VELERO_RESTORES, "restore")):
+            for stored in self.store.list(rtype, BACKUP_NAMESPACE).items:
+                if (stored.obj.get("status") or {}).get("phase") == "InProgress":
+                    patch_status(self.store, rtype, BACKUP_NAMESPACE, stored.name, {
+                        "phase": "Failed", "completionTimestamp": now_iso(),
+                        "failureReason": f'found a {what} with status "InProgress" during the server starting, '
+                                         "mark it as failed"})
 
     async def _watch_restores(self) -> None:
         with self.store.watch(VELERO_RESTORES, BACKUP_NAMESPACE) as watch:
