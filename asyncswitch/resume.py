@@ -23,16 +23,18 @@ CHANGEABLE_ON_RESUME: dict[str, str] = {
     "cycles": "--cycles", "run_hours": "--run-hours", "max_failures": "--max-failures",
     "stop_on_failure": "--stop-on-failure", "cooldown": "--cooldown", "log_format": "--log-format",
     "progress": "--no-progress", "output_dir": "--output-dir", "hub_answer_timeout": "--hub-answer-timeout",
-    "kubeconfig": "--kubeconfig", "timeouts": "--compactor-watch",
+    "kubeconfig": "--kubeconfig", "timeouts": "--compactor-watch", "fault_hold": "--fault-duration",
+    "metrics_port": "--metrics-port", "metrics_host": "--metrics-host",
 }
 """RunConfig fields a resume may change, with their flags: how long and how the run goes on, not what a cycle
 does. --kubeconfig may change (rotated credentials) while the contexts stay; --compactor-watch only bounds
-how long each cycle watches for a second compactor."""
+how long each cycle watches for a second compactor; --fault-duration only how long each fault is held (a run
+killed holding an hour-long fault may go on with short ones); --metrics-port and --metrics-host where live
+metrics are served."""
 
 _FLAGS = {"primary_context": "--primary-context", "secondary_context": "--secondary-context",
           "sim_clusters": "--sim-clusters", "sim_profile": "--sim-profile", "sim_acm_version": "--sim-acm-version",
-          "min_cluster_share": "--min-cluster-share", "manage_auto_import_strategy": "--manage-auto-import-strategy",
-          "fault_hold": "--fault-duration"}
+          "min_cluster_share": "--min-cluster-share", "manage_auto_import_strategy": "--manage-auto-import-strategy"}
 
 
 def _flag(name: str) -> str:
