@@ -208,7 +208,10 @@ async def _clusters_in_backup(checks: _Checks, hub: Hub) -> None:
     if not backups:
         checks.add("managed clusters in backup", False, "no managed-clusters backup on the primary")
         return
-    newest = max(backups, key=lambda b: b["metadata"].get("creationTimestamp", ""))
+    # A backup that started after the wait for running ones (its schedule fired meanwhile) is not judged:
+    # the newest settled one is what a restore would use now.
+    settled = [b for b in backups if phase(b) not in ("New", "InProgress", "Finalizing")] or backups
+    newest = max(settled, key=lambda b: b["metadata"].get("creationTimestamp", ""))
     completed_at = parse_time((newest.get("status") or {}).get("completionTimestamp"))
     clusters = (await hub.list(MANAGED_CLUSTERS)).items
     late = [c["metadata"]["name"] for c in clusters

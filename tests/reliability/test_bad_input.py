@@ -130,7 +130,7 @@ CASES: list[tuple[str, Args, str]] = [
     ("hub-answer-timeout-zero", _plain("--hub-answer-timeout", "0"), "--hub-answer-timeout must be a positive"),
     ("hub-answer-timeout-nan", _plain("--hub-answer-timeout", "nan"), "--hub-answer-timeout must be a positive"),
     ("dry-run-with-injection", _plain("--dry-run", "--inject-failure", "pause-backup"), "give one or the other"),
-    ("unknown-fault", _plain("--inject-failure", "meteor"), "invalid choice"),
+    ("unknown-fault", _plain("--inject-failure", "meteor"), "unknown scenario 'meteor'"),
     ("unknown-phase", _plain("--inject-at-phase", "lunch"), "invalid choice"),
     ("unknown-method", _plain("--method", "teleport"), "invalid choice"),
     ("restore-activation-with-full", _plain("--method", "full", "--activation-method", "restore"),
