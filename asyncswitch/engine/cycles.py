@@ -21,6 +21,7 @@ from typing import Any
 import structlog
 
 from ..config import RunConfig
+from ..errors import AsyncswitchError
 from ..files import write_json_atomic
 from ..kube import VELERO_BACKUPS, Hub, HubApiError, ResourceCache, WaitTimeout
 from ..switchover import SwitchoverEvent, SwitchoverOptions, run_switchover
@@ -31,6 +32,7 @@ from .bus import EventBus
 from .events import EngineEvent
 from .faults import FaultInjector
 from .monitors import AlertThresholds, Monitors
+from .permissions import require_engine_permissions
 
 __all__ = ["CycleLoop", "CycleOutcome", "CycleRunner", "RunState"]
 
@@ -187,7 +189,9 @@ class CycleLoop:
                 outcome = await self._cycle(number)
             except Exception as exc:  # recorded with its traceback; --max-failures bounds the run
                 error = _describe_failure(exc)
-                self._log.error("cycle failed outside the pipeline", error=error, exc_info=exc)
+                # Our own errors say all there is to say; anything else keeps its traceback for a bug report.
+                self._log.error("cycle failed outside the pipeline", error=error,
+                                exc_info=None if isinstance(exc, AsyncswitchError) else exc)
                 self.publish("cycle_end", cycle_id, cycle=number, success=False, moved_fleet=False,
                              duration_s=time.monotonic() - started, error=error,
                              primary=self.state.primary, secondary=self.state.secondary)
@@ -219,6 +223,7 @@ class CycleLoop:
         events: asyncio.Queue[SwitchoverEvent | None] = asyncio.Queue()
         injectors: list[asyncio.Task[None]] = []
         async with Hub.connect(self.kubeconfig, primary) as old, Hub.connect(self.kubeconfig, secondary) as new:
+            await require_engine_permissions(old, new)
             monitors = Monitors({old.name: old, new.name: new},
                                 publish=lambda kind, data: self.publish(kind, cycle_id, **data),
                                 thresholds=AlertThresholds(), new_hub=new.name,
