@@ -11,6 +11,7 @@ import pytest
 
 from asyncswitch.config import RunConfig
 from asyncswitch.kube import Hub
+from asyncswitch.rbac import every_option
 from asyncswitch.runner import Engine
 from asyncswitch.sim import ApiServer
 from asyncswitch.sim.acm import SimulatedHubPair
@@ -23,6 +24,7 @@ from asyncswitch.switchover import (
     Timeouts,
     run_switchover,
 )
+from asyncswitch.switchover.permissions import Permission
 
 from ..engine.support import instant_pair
 from .support import full_role, grant_both, grants, read_only_role, rows_without
@@ -68,7 +70,9 @@ async def test_a_cycle_of_each_method_and_action_passes_with_the_generated_role(
 
         assert result.successes == 1, engine.cycle_results
         assert refusals(pair.hub_a) == refusals(pair.hub_b) == []
-        assert changes(pair.hub_a) and changes(pair.hub_b)  # the ServiceAccount really did the switchover
+        # The ServiceAccount really did the switchover.
+        assert changes(pair.hub_a)
+        assert changes(pair.hub_b)
 
 
 async def test_each_grant_left_out_is_named_before_anything_changes(tmp_path: Path) -> None:
@@ -78,7 +82,7 @@ async def test_each_grant_left_out_is_named_before_anything_changes(tmp_path: Pa
     request = full_role()
     missed: list[str] = []
     async with SimulatedHubPair(instant_pair(clusters=2)) as pair:
-        for number, ((verb, _, resource, namespace), row) in enumerate(sorted(grants(request).items(), key=str)):
+        for number, (_, row) in enumerate(sorted(grants(request).items(), key=str)):
             kubeconfig = grant_both(pair, tmp_path / f"kubeconfig-{number}", request, rows_without(request, row))
             options = _options_needing(row)
             config = config_for(kubeconfig, pair, tmp_path, method=options.method,
@@ -94,12 +98,10 @@ async def test_each_grant_left_out_is_named_before_anything_changes(tmp_path: Pa
     assert missed == [], "\n".join(missed)
 
 
-def _options_needing(row: object) -> SwitchoverOptions:
+def _options_needing(row: Permission) -> SwitchoverOptions:
     """A run whose hubs need ``row`` (the engine's rows: any run)."""
-    from asyncswitch.rbac import every_option
-
     for options in every_option():
-        if getattr(row, "when", lambda _: True)(options):
+        if row.when(options):
             return options
     raise AssertionError(f"no run needs {row}")
 
