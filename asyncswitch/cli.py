@@ -157,6 +157,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help=f"ACM version of the simulated hubs, or hub-a's,hub-b's (2.11-2.17; default "
                           f"{DEFAULT_ACM_VERSION})")
     run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--metrics-port", type=_port, default=None, metavar="PORT",
+                     help="serve live OpenMetrics on http://HOST:PORT/metrics while the run goes on")
+    run.add_argument("--metrics-host", default="127.0.0.1", metavar="HOST",
+                     help="address the metrics server listens on (default 127.0.0.1; 0.0.0.0 in a pod)")
     _add_pipeline_options(run)
 
     sw = sub.add_parser("switchover", help="one switchover between two kubeconfig contexts")
@@ -352,7 +356,8 @@ async def _run(args: argparse.Namespace) -> int:
         resume=_resume_dir(args), inject_failure=args.inject_failure, inject_at_phase=args.inject_at_phase,
         dry_run=args.dry_run, output_dir=args.output_dir, log_format=args.log_format,
         progress=not args.no_progress, sim_clusters=args.sim_clusters, sim_profile=args.sim_profile, seed=args.seed,
-        sim_acm_version=args.sim_acm_version, **_pipeline_options(args))
+        sim_acm_version=args.sim_acm_version, metrics_port=args.metrics_port, metrics_host=args.metrics_host,
+        **_pipeline_options(args))
     main_task = asyncio.current_task()
     assert main_task is not None
     loop = asyncio.get_running_loop()

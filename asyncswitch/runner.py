@@ -11,15 +11,16 @@ import asyncio
 import contextlib
 import json
 import os
+import socket
 import time
 from collections.abc import AsyncGenerator, Collection
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import structlog
 
-from .config import RunConfig
+from .config import PHASE_NAMES, RunConfig
 from .display import Display
 from .engine import CycleLoop, EngineEvent, EventBus, RunState
 from .errors import ConfigError
@@ -32,6 +33,9 @@ from .metrics import (
     write_manifest,
     write_summary,
 )
+
+if TYPE_CHECKING:
+    from .metrics.live import LiveMetrics
 
 __all__ = ["Engine", "RunResult", "SupportsKubeconfig"]
 
@@ -98,10 +102,24 @@ class Engine:
         self._result: RunResult | None = None
         self._summary: dict[str, Any] = {}
         self._log = structlog.get_logger("asyncswitch.engine")
+        self._live: LiveMetrics | None = None
+        self.metrics_url: str | None = None
+        """Where live metrics are served during the run (``RunConfig.metrics_port``), once entered."""
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     async def __aenter__(self) -> Engine:
+        if self.config.metrics_port is not None:
+            # First: a port that is taken is a wrong input, refused before anything is made.
+            await self._start_metrics(self.config.metrics_host, self.config.metrics_port)
+        try:
+            return await self._enter()
+        except BaseException:
+            if self._live is not None:
+                await self._live.stop()
+            raise
+
+    async def _enter(self) -> Engine:
         config = self.config
         if config.resume is not None:
             self.run_dir = config.resume
@@ -152,12 +170,30 @@ class Engine:
         if self._display is not None:
             self._consumers.append(self._tg.create_task(
                 self._display.run(self.bus.subscribe(Display.SHOWS), self.collector), name="display"))
+        if self._live is not None:
+            self._consumers.append(self._tg.create_task(
+                self._live.consume_all(self.bus.subscribe(self._live.CONSUMES)), name="metrics:live"))
         self.bus.publish(EngineEvent("run_start", self.run_id, data={
             "resumed": config.resume is not None, "next_cycle": state.next_cycle, "cycles": config.cycles,
             "primary": state.primary, "secondary": state.secondary, "elapsed_before_s": state.elapsed_before}))
         if config.resume is None:
             await write_manifest(self.run_dir, run_id=self.run_id, config=config, embedded=self._embedded_info())
         return self
+
+    async def _start_metrics(self, host: str, port: int) -> None:
+        from .metrics.live import LiveMetrics  # prometheus_client and the server only when asked for
+
+        live = LiveMetrics(phases=PHASE_NAMES,
+                           monitor_health=lambda: self._loop.monitor_health() if self._loop is not None else [])
+        try:
+            bound = await live.start(host, port)
+        except OSError as exc:
+            # A resolver error's errno is its own (negative) code; strerror has its words.
+            why = exc.strerror if isinstance(exc, socket.gaierror) or not exc.errno else os.strerror(exc.errno)
+            raise ConfigError(f"--metrics-port {port}: cannot listen on {host}: {why}") from None
+        self._live = live
+        self.metrics_url = f"http://{host}:{bound}/metrics"
+        self._log.info("serving live metrics", url=self.metrics_url)
 
     def _embedded_info(self) -> dict[str, Any] | None:
         if self._hub_pair is None:
@@ -177,6 +213,8 @@ class Engine:
         if self._tg is not None:
             tg, self._tg = self._tg, None
             await tg.__aexit__(None, None, None)
+        if self._live is not None:
+            await self._live.stop()
         await asyncio.to_thread(self.collector.save, self.run_dir / "histograms")
         if self._state is not None:
             self._summary = await asyncio.to_thread(

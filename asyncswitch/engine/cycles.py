@@ -31,7 +31,7 @@ from ..switchover.options import Method
 from .bus import EventBus
 from .events import EngineEvent
 from .faults import FaultInjector
-from .monitors import AlertThresholds, Monitors
+from .monitors import AlertThresholds, MonitorHealth, Monitors
 from .permissions import require_engine_permissions
 
 __all__ = ["CycleLoop", "CycleOutcome", "CycleRunner", "RunState"]
@@ -102,6 +102,7 @@ class CycleLoop:
         self.rng = random.Random(config.seed)
         self._run_cycle = run_cycle or self._guarded_cycle
         self._stop = asyncio.Event()
+        self._monitors: Monitors | None = None
         self._log = structlog.get_logger("asyncswitch.engine")
         self._clock = asyncio.get_running_loop().time
         self._process_started = self._clock()
@@ -110,6 +111,10 @@ class CycleLoop:
     def request_stop(self) -> None:
         """Start no new cycle (a cycle in flight finishes)."""
         self._stop.set()
+
+    def monitor_health(self) -> list[MonitorHealth]:
+        """The health of the cycle in flight's monitors (none between cycles)."""
+        return list(self._monitors.health.values()) if self._monitors is not None else []
 
     def publish(self, record_type: str, cycle_id: str | None = None, /, **data: Any) -> None:
         self.bus.publish(EngineEvent(record_type, self.state.run_id, cycle_id, data))
@@ -228,6 +233,7 @@ class CycleLoop:
                                 publish=lambda kind, data: self.publish(kind, cycle_id, **data),
                                 thresholds=AlertThresholds(), new_hub=new.name,
                                 activation_started=lambda: activation_started[0] if activation_started else None)
+            self._monitors = monitors  # read by monitor_health() while the cycle runs
             async with asyncio.TaskGroup() as tg:
                 try:
                     await monitors.run(task_group=tg)
@@ -239,6 +245,7 @@ class CycleLoop:
                 finally:
                     events.put_nowait(None)
                     monitors.close()
+                    self._monitors = None
                     # The switchover is over: a fault still held is rolled back now (shielded), so its
                     # hold does not stretch the cycle's measured duration or outlive the monitors.
                     for injector in injectors:
