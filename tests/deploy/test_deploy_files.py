@@ -3,6 +3,7 @@ and the real kubectl applies the kustomization to `python -m asyncswitch sim`.""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -90,3 +91,26 @@ def test_kubectl_apply_k_deploy_creates_the_jobs_and_the_rbac_whose_token_is_hel
     assert ('User "system:serviceaccount:asyncswitch:asyncswitch" cannot list resource "secrets" in API group "" '
             'at the cluster scope') in refused.stderr
     assert kubectl(sim, "--token", token, "get", "managedclusters", "-o", "name").stdout.strip()
+
+
+@pytest.mark.skipif(KUBECTL is None, reason="kubectl is not on PATH")
+def test_a_run_drives_both_hubs_with_the_kubeconfig_operations_md_builds(sim: Sim, tmp_path: Path) -> None:  # noqa: F811
+    """docs/operations.md, steps 3 and 4: deploy/hub on each hub, scripts/hub-kubeconfig, then a run."""
+    for context in ("hub-a", "hub-b"):
+        kubectl(sim, "apply", "-k", str(DEPLOY / "hub"), context=context)
+    out = tmp_path / "asyncswitch.kubeconfig"
+    env = {**os.environ, "KUBECONFIG": str(sim.kubeconfig)}
+    built = subprocess.run([str(ROOT / "scripts/hub-kubeconfig"), str(out), "hub-a", "hub-b"], env=env,
+                           capture_output=True, text=True, timeout=60, check=False)
+    assert built.returncode == 0, built.stderr
+    assert out.stat().st_mode & 0o777 == 0o600
+    users = yaml.safe_load(out.read_text())["users"]
+    assert len(users) == 2
+    assert all(user["user"]["token"] for user in users)
+
+    run = subprocess.run([sys.executable, "-m", "asyncswitch", "run", "--kubeconfig", str(out), "--primary-context",
+                          "hub-a", "--secondary-context", "hub-b", "--cycles", "1", "--no-progress",
+                          "--compactor-watch", "1", "--output-dir", str(tmp_path / "runs")],
+                         capture_output=True, text=True, timeout=180, check=False, cwd=tmp_path)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert "1/1" in run.stdout or "cycle-0001" in run.stdout, run.stdout[-2000:]
