@@ -37,6 +37,7 @@ from .config import FAULT_SCENARIOS, PHASE_NAMES, STATE_MOMENTS, RunConfig
 from .display import Display
 from .errors import ConfigError
 from .kube import Hub
+from .rbac import RbacRequest, every_option, rbac_documents, rbac_header, render
 from .resume import resumed_config
 from .runner import Engine
 from .sim import EmulatedHubPair
@@ -167,6 +168,10 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"ACM version of the simulated hubs, or hub-a's,hub-b's (2.11-2.17; default "
                              f"{DEFAULT_ACM_VERSION})")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--metrics-port", type=_port, default=None, metavar="PORT",
+                        help="serve live OpenMetrics on http://HOST:PORT/metrics while the run goes on")
+    parser.add_argument("--metrics-host", default="127.0.0.1", metavar="HOST",
+                        help="address the metrics server listens on (default 127.0.0.1; 0.0.0.0 in a pod)")
     _add_pipeline_options(parser)
 
 
@@ -230,6 +235,21 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--plain-http", action="store_true", help="serve HTTP instead of HTTPS")
     sim.add_argument("--bookmark-interval", type=float, default=60.0,
                      help="seconds between BOOKMARK events on idle watches that ask for them")
+
+    rbac = sub.add_parser("rbac", help="print the ClusterRole, Roles and bindings a hub needs, as YAML "
+                                       "(generated from the permission tables)")
+    rbac.add_argument("--read-only", action="store_true",
+                      help="only get, list and watch: enough for --validate-only and --dry-run")
+    rbac.add_argument("--method", choices=[m.value for m in Method], action="append",
+                      help="only what this method needs (repeatable; default: every method)")
+    rbac.add_argument("--activation-method", choices=[a.value for a in ActivationMethod], action="append",
+                      help="only what this activation method needs (repeatable; default: both)")
+    rbac.add_argument("--old-hub-action", choices=[a.value for a in OldHubAction], action="append",
+                      help="only what this old-hub action needs (repeatable; default: every action)")
+    rbac.add_argument("--service-account", default="asyncswitch/asyncswitch", metavar="NAMESPACE/NAME",
+                      help="the ServiceAccount the bindings name (default asyncswitch/asyncswitch)")
+    rbac.add_argument("--name", default=None,
+                      help="name of the roles and bindings (default asyncswitch, or asyncswitch-read-only)")
 
     analyze = sub.add_parser("analyze", help="report on run directories: counts, latencies, failures, alerts, "
                                              "faults (several run directories are merged into one report)")
@@ -373,7 +393,7 @@ async def _run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         dry_run=args.dry_run, output_dir=args.output_dir, log_format=args.log_format,
         progress=not args.no_progress, sim_clusters=args.sim_clusters, sim_profile=args.sim_profile, seed=args.seed,
         sim_acm_version=args.sim_acm_version, hub_answer_timeout=args.hub_answer_timeout,
-        **_pipeline_options(args))
+        metrics_port=args.metrics_port, metrics_host=args.metrics_host, **_pipeline_options(args))
     if config.resume is not None:
         config = await asyncio.to_thread(resumed_config, config.resume, config, _explicit_run_fields(argv))
     main_task = asyncio.current_task()
@@ -443,6 +463,23 @@ def _compare(args: argparse.Namespace) -> int:
     return EXIT_FAILED if args.check_regressions and comparison.regressed else EXIT_OK
 
 
+def _rbac(args: argparse.Namespace) -> int:
+    namespace, _, name = args.service_account.partition("/")
+    if not namespace or not name or "/" in name:
+        raise ConfigError(f"--service-account {args.service_account!r}: expected NAMESPACE/NAME")
+    methods = set(args.method or [m.value for m in Method])
+    activations = set(args.activation_method or [a.value for a in ActivationMethod])
+    actions = set(args.old_hub_action or [a.value for a in OldHubAction])
+    options = [o for o in every_option() if o.method.value in methods and o.activation_method.value in activations
+               and o.old_hub_action.value in actions]
+    if not options:
+        raise ConfigError("--activation-method restore applies to --method passive only: no run matches")
+    request = RbacRequest(options, read_only=args.read_only, service_account=(namespace, name),
+                          name=args.name or ("asyncswitch-read-only" if args.read_only else "asyncswitch"))
+    print(render(rbac_documents(request), header=rbac_header(args.read_only)), end="", flush=True)
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
@@ -456,6 +493,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_switchover(args))
         if args.command == "analyze":
             return _analyze(args)
+        if args.command == "rbac":
+            return _rbac(args)
         if args.command == "compare":
             return _compare(args)
     except ConfigError as exc:

@@ -79,6 +79,10 @@ class RunConfig:
     watched kind); past it the cycle fails with the hub named, and the run goes on under its soak controls."""
     full_backup_stability: float = 600.0
     """Full method: seconds to wait for the new primary's backup set to be complete and stable."""
+    metrics_port: int | None = None
+    """Serve live OpenMetrics on this port during the run (0: any free port); None: no server."""
+    metrics_host: str = "127.0.0.1"
+    """The address the metrics server listens on (0.0.0.0 in a pod, for Prometheus to reach it)."""
 
     def __post_init__(self) -> None:
         _check_types(self)
@@ -126,6 +130,10 @@ class RunConfig:
             raise ConfigError("--min-cluster-share must be above 0 and at most 1")
         if not (math.isfinite(self.fault_hold) and self.fault_hold >= 0):
             raise ConfigError("--fault-duration must be a finite number of seconds, 0 or more")
+        if self.metrics_port is not None and not 0 <= self.metrics_port <= 65535:
+            raise ConfigError(f"--metrics-port must be a port number (0-65535), not {self.metrics_port}")
+        if not self.metrics_host:
+            raise ConfigError("--metrics-host must name an address to listen on")
         if self.old_hub_action is OldHubAction.DECOMMISSION and self.cycles > 1 and not self.dry_run:
             raise ConfigError("--old-hub-action decommission removes ACM from the old hub, so no later cycle can "
                               "move the fleet back: give --cycles 1")
@@ -164,7 +172,7 @@ class RunConfig:
 
 _PATHS = frozenset({"kubeconfig", "resume", "output_dir"})
 _OPTIONAL = frozenset({"kubeconfig", "resume", "primary_context", "secondary_context", "run_hours", "max_failures",
-                       "inject_failure", "inject_at_phase", "inject_at"})
+                       "inject_failure", "inject_at_phase", "inject_at", "metrics_port"})
 _ENUMS: dict[str, type[Enum]] = {"method": Method, "activation_method": ActivationMethod,
                                  "old_hub_action": OldHubAction, "argocd": ArgocdMode}
 _KINDS: dict[str, tuple[type, ...]] = {"int": (int,), "float": (int, float), "bool": (bool,), "str": (str,)}

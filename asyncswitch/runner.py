@@ -12,15 +12,16 @@ import contextlib
 import json
 import os
 import shutil
+import socket
 import time
 from collections.abc import AsyncGenerator, Collection
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import structlog
 
-from .config import RunConfig
+from .config import PHASE_NAMES, RunConfig
 from .display import Display
 from .engine import CycleLoop, CycleOutcome, EngineEvent, EventBus, RunState
 from .engine.faults import (
@@ -45,6 +46,9 @@ from .metrics import (
     write_manifest,
     write_summary,
 )
+
+if TYPE_CHECKING:
+    from .metrics.live import LiveMetrics
 
 __all__ = ["Engine", "RunResult", "SupportsKubeconfig"]
 
@@ -129,6 +133,9 @@ class Engine:
         self._made: Path | None = None
         self._collected: asyncio.Queue[EngineEvent | None] = asyncio.Queue()
         self._committed: dict[str, Any] = {"histograms": {}, "cycles": []}
+        self._live: LiveMetrics | None = None
+        self.metrics_url: str | None = None
+        """Where live metrics are served during the run (``RunConfig.metrics_port``), once entered."""
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -148,6 +155,9 @@ class Engine:
     async def _open(self) -> None:
         """Check every input, then make (or lock) the run directory (a new one is ``self._made``)."""
         config = self.config
+        if config.metrics_port is not None:
+            # First: a port that is taken is a wrong input, refused before anything is made.
+            await self._start_metrics(config.metrics_host, config.metrics_port)
         state: RunState | None = None
         unanswered: set[str] = set()
         if config.resume is not None:
@@ -200,6 +210,9 @@ class Engine:
         if self._display is not None:
             self._consumers.append(self._tg.create_task(
                 self._display.run(self.bus.subscribe(Display.SHOWS), self.collector), name="display"))
+        if self._live is not None:
+            self._consumers.append(self._tg.create_task(
+                self._live.consume_all(self.bus.subscribe(self._live.CONSUMES)), name="metrics:live"))
         self.bus.publish(EngineEvent("run_start", self.run_id, data={
             "resumed": config.resume is not None, "next_cycle": state.next_cycle, "cycles": config.cycles,
             "primary": state.primary, "secondary": state.secondary, "elapsed_before_s": state.elapsed_before}))
@@ -278,6 +291,22 @@ class Engine:
         if outcome is not None:
             with contextlib.suppress(OSError):
                 await asyncio.to_thread(self.collector.save, self.run_dir / "histograms")
+
+    async def _start_metrics(self, host: str, port: int) -> None:
+        from .metrics.live import LiveMetrics  # prometheus_client and the server only when asked for
+
+        live = LiveMetrics(phases=PHASE_NAMES,
+                           monitor_health=lambda: self._loop.monitor_health() if self._loop is not None else [])
+        try:
+            bound = await live.start(host, port)
+        except OSError as exc:
+            # A resolver error's errno is its own (negative) code; strerror has its words.
+            why = exc.strerror if isinstance(exc, socket.gaierror) or not exc.errno else os.strerror(exc.errno)
+            raise ConfigError(f"--metrics-port {port}: cannot listen on {host}: {why}") from None
+        self._live = live
+        self._stack.push_async_callback(live.stop)  # served until the artifacts are written
+        self.metrics_url = f"http://{host}:{bound}/metrics"
+        self._log.info("serving live metrics", url=self.metrics_url)
 
     def _embedded_info(self) -> dict[str, Any] | None:
         if self._hub_pair is None:

@@ -35,7 +35,8 @@ from ..switchover.options import Method
 from .bus import EventBus
 from .events import EngineEvent
 from .faults import CycleFaults, FaultJournal, SimControls
-from .monitors import AlertThresholds, Monitors
+from .monitors import AlertThresholds, MonitorHealth, Monitors
+from .permissions import EnginePermissionDenied, require_engine_permissions
 from .reachability import HubNotAnswering, HubRefused, first_answers
 
 __all__ = ["CommitHook", "CycleLoop", "CycleOutcome", "CycleRunner", "RunState"]
@@ -142,6 +143,7 @@ class CycleLoop:
         self.damaged = 0
         """Cycles of this process judged damaged."""
         self._stop = asyncio.Event()
+        self._monitors: Monitors | None = None
         self._log = structlog.get_logger("asyncswitch.engine")
         self._clock = asyncio.get_running_loop().time
         self._resuming = False
@@ -151,6 +153,10 @@ class CycleLoop:
     def request_stop(self) -> None:
         """Start no new cycle (a cycle in flight finishes)."""
         self._stop.set()
+
+    def monitor_health(self) -> list[MonitorHealth]:
+        """The health of the cycle in flight's monitors (none between cycles)."""
+        return list(self._monitors.health.values()) if self._monitors is not None else []
 
     def publish(self, record_type: str, cycle_id: str | None = None, /, **data: Any) -> None:
         self.bus.publish(EngineEvent(record_type, self.state.run_id, cycle_id, data))
@@ -285,6 +291,7 @@ class CycleLoop:
             # A hub that does not answer fails the cycle within this bound, instead of its monitors
             # retrying their first list for ever.
             await first_answers((old, new), timeout=config.hub_answer_timeout)
+            await require_engine_permissions(old, new)
             faults = await CycleFaults.open(config, cycle_id=cycle_id, new=new, old=old, sim=self.sim, rng=self.rng,
                                             publish=lambda kind, data: self.publish(kind, cycle_id, **data),
                                             journal=self.journal)
@@ -297,6 +304,7 @@ class CycleLoop:
             monitors = Monitors({old.name: old, new.name: new}, publish=monitored,
                                 thresholds=AlertThresholds(), new_hub=new.name,
                                 activation_started=lambda: activation_started[0] if activation_started else None)
+            self._monitors = monitors  # read by monitor_health() while the cycle runs
             try:
                 async with asyncio.TaskGroup() as tg:
                     if faults is not None:
@@ -311,6 +319,7 @@ class CycleLoop:
                     finally:
                         events.put_nowait(None)
                         monitors.close()
+                        self._monitors = None
                         # The switchover is over: holds end now, so they do not stretch the cycle's
                         # measured duration or outlive the monitors.
                         if faults is not None:
@@ -401,7 +410,7 @@ def _about_a_hub(exc: BaseException) -> bool:
     """A hub that did not answer or refused: its one line says it all, a traceback would bury it."""
     if isinstance(exc, BaseExceptionGroup):
         return all(_about_a_hub(e) for e in exc.exceptions)
-    return isinstance(exc, HubNotAnswering | HubRefused)
+    return isinstance(exc, HubNotAnswering | HubRefused | EnginePermissionDenied)
 
 
 def _describe_failure(exc: BaseException) -> str:

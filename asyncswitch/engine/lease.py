@@ -78,6 +78,16 @@ class _Lease:
         return spec
 
     async def acquire(self) -> None:
+        try:
+            await self._acquire()
+        except HubApiError as exc:
+            if exc.status != 403:
+                raise
+            # A missing grant: one line naming it (deploy/hub grants it), as preflight's RBAC check would.
+            raise ConfigError(f"{self.hub.name} denies {exc.verb} {exc.resource} in {ACM_NAMESPACE}: the run's lease "
+                              f"on the hub pair needs it ({exc.message})") from None
+
+    async def _acquire(self) -> None:
         for _ in range(3):  # a lost race (409) is read again
             current = await self.hub.get(LEASES, LEASE_NAME, ACM_NAMESPACE)
             try:

@@ -43,9 +43,12 @@ async def first_answer(hub: Hub, *, timeout: float) -> None:  # noqa: ASYNC109 -
                              f"certificate-authority for context {hub.context!r} in the kubeconfig") from None
         raise HubNotAnswering(f"{hub.name} did not answer: {exc.message}") from None
     except HubApiError as exc:
-        if exc.status in (401, 403):
+        if exc.status == 401:
             raise HubRefused(f"{hub.name} refused our credentials ({exc.status} {exc.reason}): check the user of "
                              f"context {hub.context!r} in the kubeconfig") from None
+        if exc.status == 403:  # known to the hub, not allowed this: a missing RBAC grant (deploy/hub has them all)
+            raise HubRefused(f"{hub.name} denies {exc.verb} {exc.resource}"
+                             f"{f' in {exc.namespace}' if exc.namespace else ''}: {exc.message}") from None
         raise HubNotAnswering(f"{hub.name} failed its first list: {exc.status} {exc.reason}") from None
 
 

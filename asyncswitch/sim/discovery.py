@@ -73,6 +73,9 @@ def _entries(rtype: ResourceType) -> list[dict[str, Any]]:
     if rtype.scale_subresource:
         out.append({"name": f"{rtype.plural}/scale", "singularName": "", "namespaced": rtype.namespaced,
                     "group": "autoscaling", "version": "v1", "kind": "Scale", "verbs": ["get", "patch", "update"]})
+    if rtype.key == "serviceaccounts":
+        out.append({"name": "serviceaccounts/token", "singularName": "", "namespaced": True,
+                    "group": "authentication.k8s.io", "version": "v1", "kind": "TokenRequest", "verbs": ["create"]})
     return out
 
 

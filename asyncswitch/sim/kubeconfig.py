@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -16,15 +16,22 @@ from .server import ApiServer
 __all__ = ["kubeconfig_for", "write_kubeconfig"]
 
 
-def kubeconfig_for(servers: Iterable[ApiServer], *, read_only: bool = False) -> dict[str, Any]:
-    """A kubeconfig with one cluster, user and context per server, named after the server."""
+def kubeconfig_for(servers: Iterable[ApiServer], *, read_only: bool = False,
+                   tokens: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """A kubeconfig with one cluster, user and context per server, named after the server.
+
+    ``tokens`` (server name → token, e.g. from ``ApiServer.issue_token``) replaces the hubs' own tokens.
+    """
     clusters, users, contexts = [], [], []
     for server in servers:
         cluster: dict[str, Any] = {"server": server.url}
         if server.ca_pem:
             cluster["certificate-authority-data"] = base64.b64encode(server.ca_pem).decode()
-        user = f"{server.name}-viewer" if read_only else f"{server.name}-admin"
-        token = server.read_only_token if read_only else server.token
+        if tokens is not None:
+            user, token = f"{server.name}-token", tokens[server.name]
+        else:
+            user = f"{server.name}-viewer" if read_only else f"{server.name}-admin"
+            token = server.read_only_token if read_only else server.token
         clusters.append({"name": server.name, "cluster": cluster})
         users.append({"name": user, "user": {"token": token}})
         contexts.append({"name": server.name, "context": {"cluster": server.name, "user": user}})

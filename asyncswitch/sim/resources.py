@@ -85,6 +85,17 @@ BUILTIN_TYPES: tuple[ResourceType, ...] = (
                  namespaced=False, status_subresource=True, short_names=("crd", "crds"), builtin=True),
     ResourceType("authorization.k8s.io", "v1", "selfsubjectaccessreviews", "SelfSubjectAccessReview",
                  namespaced=False, verbs=("create",), builtin=True, tracks_generation=False),
+    # RBAC, enforced for ServiceAccount tokens (rbac.py), and what deploy/ applies: Jobs, CronJobs, claims.
+    *(ResourceType("rbac.authorization.k8s.io", "v1", plural, kind, namespaced=namespaced, builtin=True,
+                   tracks_generation=False)
+      for plural, kind, namespaced in (("roles", "Role", True), ("rolebindings", "RoleBinding", True),
+                                       ("clusterroles", "ClusterRole", False),
+                                       ("clusterrolebindings", "ClusterRoleBinding", False))),
+    ResourceType("batch", "v1", "jobs", "Job", status_subresource=True, categories=("all",), builtin=True),
+    ResourceType("batch", "v1", "cronjobs", "CronJob", status_subresource=True, short_names=("cj",),
+                 categories=("all",), builtin=True),
+    _core("persistentvolumeclaims", "PersistentVolumeClaim", status_subresource=True, short_names=("pvc",),
+          tracks_generation=False),
 )
 
 

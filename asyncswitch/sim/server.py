@@ -26,6 +26,7 @@ from .errors import ApiError, BadRequest, Expired, Forbidden, Invalid, MethodNot
 from .faults import FaultRule, FaultTable, RequestLog, RequestRecord
 from .patching import apply_patch
 from .podlogs import PodLogs, parse_time, render_log
+from .rbac import RequestAttributes, allows, forbidden_message, service_account_user
 from .resources import ResourceType
 from .store import Store, StoredObject, Watch, encode
 from .tables import render_table, wants_table
@@ -49,6 +50,9 @@ class Principal:
 
     user: str
     writable: bool
+    rbac: bool = False
+    """Authorized by the Roles and bindings in the store (a ServiceAccount's token), not by ``writable``."""
+    groups: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -121,6 +125,16 @@ class ApiServer:
 
     def add_token(self, token: str, *, user: str, writable: bool) -> None:
         self._principals[token] = Principal(user, writable)
+
+    def issue_token(self, namespace: str, service_account: str) -> str:
+        """A bearer token for an existing ServiceAccount; its requests are authorized by RBAC (``rbac.py``)."""
+        rtype = self.store.registry.by_key("serviceaccounts")
+        self.store.get(rtype, namespace, service_account)  # NotFound (404) for a ServiceAccount that is not there
+        token = secrets.token_urlsafe(32)
+        self._principals[token] = Principal(
+            service_account_user(namespace, service_account), writable=False, rbac=True,
+            groups=("system:serviceaccounts", f"system:serviceaccounts:{namespace}", "system:authenticated"))
+        return token
 
     async def start(self) -> None:
         app = web.Application(client_max_size=64 * 1024 * 1024)
@@ -210,7 +224,9 @@ class ApiServer:
         verb = self._verb(request, target)
         record.update(verb=verb, resource=target.rtype.key, namespace=target.namespace,
                       name=target.name, subresource=target.subresource)
-        if verb not in READ_VERBS and not principal.writable and target.rtype.key != \
+        if principal.rbac:
+            self._authorize(principal, verb, target)
+        elif verb not in READ_VERBS and not principal.writable and target.rtype.key != \
                 "selfsubjectaccessreviews.authorization.k8s.io":
             scope = f'in the namespace "{target.namespace}"' if target.namespace else "at the cluster scope"
             resource = f"{target.rtype.plural}/{target.subresource}" if target.subresource else target.rtype.plural
@@ -233,6 +249,44 @@ class ApiServer:
                            headers=headers)
         handler = self._handlers()[verb]
         return await handler(request, target, principal)
+
+    def _authorize(self, principal: Principal, verb: str, target: _Target) -> None:
+        """RBAC for a ServiceAccount's token; everyone may review their own access, as on a real server."""
+        if target.rtype.key == "selfsubjectaccessreviews.authorization.k8s.io":
+            return
+        attrs = RequestAttributes(verb, target.rtype.group, target.rtype.plural, target.subresource,
+                                  target.namespace, target.name)
+        if not self._allows(principal, attrs):
+            raise Forbidden(forbidden_message(principal.user, attrs), details={
+                "kind": target.rtype.plural, "group": target.rtype.group,
+                **({"name": target.name} if target.name else {})})
+
+    def _allows(self, principal: Principal, attrs: RequestAttributes) -> bool:
+        objects = {rtype.plural: self.store.objects(rtype) for rtype in self.store.registry
+                   if rtype.group == "rbac.authorization.k8s.io"}
+        return allows(objects, principal.user, principal.groups, attrs)
+
+    def _access_review(self, body: dict[str, Any], principal: Principal) -> dict[str, Any]:
+        attrs = (body.get("spec") or {}).get("resourceAttributes") or {}
+        if principal.rbac:
+            request = RequestAttributes(attrs.get("verb", ""), attrs.get("group", ""), attrs.get("resource", ""),
+                                        attrs.get("subresource") or None, attrs.get("namespace") or None,
+                                        attrs.get("name") or None)
+            allowed = self._allows(principal, request)
+            return _access_review_response(body, allowed, "allowed by RBAC" if allowed else "")
+        return _access_review(body, principal)
+
+    def _token_request(self, target: _Target, body: dict[str, Any]) -> web.Response:
+        """``serviceaccounts/<name>/token``: a bearer token for the ServiceAccount, authorized by RBAC."""
+        assert target.name is not None
+        assert target.namespace is not None
+        token = self.issue_token(target.namespace, target.name)
+        seconds = int((body.get("spec") or {}).get("expirationSeconds") or 3600)
+        expires = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + seconds))
+        return _json({"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
+                      "metadata": {"name": target.name, "namespace": target.namespace},
+                      "spec": {**(body.get("spec") or {}), "expirationSeconds": seconds},
+                      "status": {"token": token, "expirationTimestamp": expires}}, 201)
 
     def _handlers(self) -> dict[str, Callable[[web.Request, _Target, Principal], Awaitable[web.StreamResponse]]]:
         return {
@@ -276,7 +330,8 @@ class ApiServer:
         sub = rest[2] if len(rest) > 2 else None
         if sub is not None and not ((sub == "status" and rtype.status_subresource)
                                     or (sub == "scale" and rtype.scale_subresource)
-                                    or (sub == "log" and rtype.key == "pods")):
+                                    or (sub == "log" and rtype.key == "pods")
+                                    or (sub == "token" and rtype.key == "serviceaccounts")):
             raise NotFound("the server could not find the requested resource")
         return _Target(rtype, namespace, name, sub)
 
@@ -287,7 +342,7 @@ class ApiServer:
             if target.name:
                 return "get"
             return "watch" if request.query.get("watch") in _TRUE else "list"
-        if method == "POST" and not target.name:
+        if method == "POST" and (not target.name or target.subresource == "token"):
             return "create"
         if method == "PUT" and target.name:
             return "update"
@@ -472,7 +527,9 @@ class ApiServer:
         if not isinstance(body, dict):
             raise BadRequest("the body of a create must be a JSON object")
         if target.rtype.key == "selfsubjectaccessreviews.authorization.k8s.io":
-            return _json(_access_review(body, principal), 201)
+            return _json(self._access_review(body, principal), 201)
+        if target.subresource == "token":
+            return self._token_request(target, body)
         stored = self.store.create(target.rtype, target.namespace, body, dry_run=_dry_run(request))
         return _json(stored.raw, 201)
 
@@ -642,10 +699,14 @@ def _scale_of(stored: StoredObject) -> dict[str, Any]:
 
 
 def _access_review(body: dict[str, Any], principal: Principal) -> dict[str, Any]:
-    attrs = (body.get("spec") or {}).get("resourceAttributes") or {}
-    verb = attrs.get("verb", "")
+    """The fixed tokens' answer: the full-access token may do anything, the read-only one only read."""
+    verb = ((body.get("spec") or {}).get("resourceAttributes") or {}).get("verb", "")
     allowed = principal.writable or verb in READ_VERBS
     reason = "full access token" if principal.writable else (
         "read-only token" if allowed else f'read-only token: "{verb}" is not allowed')
+    return _access_review_response(body, allowed, reason)
+
+
+def _access_review_response(body: dict[str, Any], allowed: bool, reason: str) -> dict[str, Any]:
     return {**body, "apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
             "metadata": body.get("metadata") or {}, "status": {"allowed": allowed, "reason": reason}}

@@ -38,7 +38,10 @@ from .facts import version_at_least
 from .names import ACM_NAMESPACE, BACKUP_NAMESPACE, MCE_NAMESPACE, OBSERVABILITY_NAMESPACE
 from .options import ActivationMethod, ArgocdMode, Method, OldHubAction, SwitchoverOptions
 
-__all__ = ["PERMISSIONS", "Permission", "required_permissions"]
+__all__ = ["PERMISSIONS", "READ_VERBS", "Permission", "required_permissions"]
+
+READ_VERBS = frozenset({"get", "list", "watch"})
+"""The verbs that change nothing: all a --validate-only or --dry-run run needs."""
 
 When = Callable[[SwitchoverOptions], bool]
 
@@ -70,9 +73,17 @@ class Permission:
     when: When = _always
     acm: Callable[[str], bool] | None = None
     """None: any ACM version; else whether the row applies to the old hub's version."""
+    subresource: str | None = None
+    """``scale`` for writes through ``/scale``: RBAC names it ``statefulsets/scale``, apart from the object."""
+
+    @property
+    def rbac_resource(self) -> str:
+        """The resource as an RBAC rule names it: ``plural`` or ``plural/subresource``."""
+        return f"{self.resource.plural}/{self.subresource}" if self.subresource else self.resource.plural
 
     def describe(self) -> str:
-        return f"{self.verb} {self.resource.key}" + (f" in {self.namespace}" if self.namespace else "")
+        what = f"{self.resource.key}/{self.subresource}" if self.subresource else self.resource.key
+        return f"{self.verb} {what}" + (f" in {self.namespace}" if self.namespace else "")
 
 
 def _read(role: str, resource: Resource, namespace: str | None, why: str, when: When = _always,
@@ -115,7 +126,8 @@ PERMISSIONS: tuple[Permission, ...] = (
     Permission("primary", "delete", BACKUP_SCHEDULES, BACKUP_NAMESPACE, "ACM 2.11: delete the BackupSchedule",
                acm=lambda v: not version_at_least(v, 2, 12)),
     Permission("primary", "patch", MANAGED_CLUSTERS, None, "disable-auto-import on the old hub's clusters"),
-    Permission("primary", "patch", STATEFUL_SETS, OBSERVABILITY_NAMESPACE, "scale the compactor down"),
+    Permission("primary", "patch", STATEFUL_SETS, OBSERVABILITY_NAMESPACE, "scale the compactor down",
+               subresource="scale"),
     Permission("primary", "delete", MULTICLUSTER_OBSERVABILITIES, None, "stop the old hub's observability"),
     # activation
     Permission("secondary", "patch", ACM_RESTORES, BACKUP_NAMESPACE, "activate the passive Restore", _passive_patch),
@@ -131,7 +143,10 @@ PERMISSIONS: tuple[Permission, ...] = (
     # post-activation
     *_read("secondary", DEPLOYMENTS, OBSERVABILITY_NAMESPACE, "observatorium-api", watch=False),
     Permission("secondary", "patch", DEPLOYMENTS, OBSERVABILITY_NAMESPACE, "restart observatorium-api"),
-    Permission("secondary", "patch", STATEFUL_SETS, OBSERVABILITY_NAMESPACE, "scale the compactor up"),
+    Permission("secondary", "patch", STATEFUL_SETS, OBSERVABILITY_NAMESPACE, "scale the compactor up",
+               subresource="scale"),
+    Permission("secondary", "patch", DEPLOYMENTS, OBSERVABILITY_NAMESPACE, "scale observatorium-api up",
+               subresource="scale"),
     # finalization
     Permission("secondary", "delete", ACM_RESTORES, BACKUP_NAMESPACE, "remove the Restores"),
     Permission("secondary", "delete", BACKUP_SCHEDULES, BACKUP_NAMESPACE, "recreate the BackupSchedule"),
@@ -151,10 +166,10 @@ PERMISSIONS: tuple[Permission, ...] = (
 def required_permissions(options: SwitchoverOptions, role: str, primary_version: str = "") -> list[Permission]:
     """The permissions a run with ``options`` needs on the hub playing ``role``, each once; rows that
     depend on the old hub's ACM version are left out while it is unknown ("")."""
-    seen: set[tuple[str, str, str | None]] = set()
+    seen: set[tuple[str, str, str, str | None]] = set()
     out: list[Permission] = []
     for permission in PERMISSIONS:
-        key = (permission.verb, permission.resource.key, permission.namespace)
+        key = (permission.verb, permission.rbac_resource, permission.resource.group, permission.namespace)
         by_version = permission.acm is None or (bool(primary_version) and permission.acm(primary_version))
         if permission.role == role and permission.when(options) and by_version and key not in seen:
             seen.add(key)

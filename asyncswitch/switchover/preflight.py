@@ -38,7 +38,7 @@ from .facts import (
 )
 from .names import ACM_NAMESPACE, BACKUP_NAMESPACE, JOINED, LOCAL_CLUSTER, OBSERVABILITY_NAMESPACE, THANOS_SECRET
 from .options import ArgocdMode, Method, SwitchoverOptions
-from .permissions import required_permissions
+from .permissions import READ_VERBS, required_permissions
 
 __all__ = ["OLDEST_ACM", "CheckResult", "run_preflight"]
 
@@ -80,8 +80,11 @@ async def run_preflight(ctx: SwitchoverContext) -> list[CheckResult]:
     if not reachable:
         raise PreflightFailed([r.message for r in checks.results if not r.passed])
     versions = {role: await _acm_version(hub) for role, hub in hubs}
+    # Every later check reads the hubs: a refused permission is named here, before any of them trips on it.
+    allowed = [await _rbac(checks, role, hub, ctx.options, versions["primary"]) for role, hub in hubs]
+    if not all(allowed):
+        raise PreflightFailed([f"{r.name}: {r.message}" for r in checks.results if not r.passed and r.critical])
     for role, hub in hubs:
-        await _rbac(checks, role, hub, ctx.options, versions["primary"])
         await _namespaces(checks, role, hub)
         await _oadp(checks, role, hub)
     checks.add("ACM version", bool(versions["primary"]) and versions["primary"] == versions["secondary"],
@@ -128,15 +131,26 @@ async def _argocd(checks: _Checks, ctx: SwitchoverContext) -> None:
         checks.add("Argo CD", False, f"{what}: it may undo the switchover (--argocd pause pauses it)", critical=False)
 
 
-async def _rbac(checks: _Checks, role: str, hub: Hub, options: SwitchoverOptions, primary_version: str) -> None:
-    """Ask the hub, one access review per row of the permission table this run needs, all at once."""
+async def _rbac(checks: _Checks, role: str, hub: Hub, options: SwitchoverOptions, primary_version: str) -> bool:
+    """Ask the hub, one access review per row of the permission table this run needs, all at once.
+
+    --validate-only and --dry-run change nothing: for them only reading is required, and the writes a
+    real switchover would be refused are reported as a warning (a read-only role passes).
+    """
     needed = required_permissions(options, role, primary_version)
     reviews = await asyncio.gather(*(
-        hub.create_access_review(verb=p.verb, resource=p.resource, namespace=p.namespace) for p in needed))
-    denied = [p.describe() for p, review in zip(needed, reviews, strict=True)
-              if not (review.get("status") or {}).get("allowed")]
-    checks.add(f"RBAC ({role})", not denied,
-               f"{len(needed)} permissions allowed" if not denied else f"{hub.name} denies: {', '.join(denied)}")
+        hub.create_access_review(verb=p.verb, resource=p.resource, namespace=p.namespace, subresource=p.subresource)
+        for p in needed))
+    denied = [p for p, review in zip(needed, reviews, strict=True) if not (review.get("status") or {}).get("allowed")]
+    changes_nothing = options.dry_run or options.validate_only
+    blocking = [p for p in denied if not changes_nothing or p.verb in READ_VERBS]
+    writes = [p for p in denied if p not in blocking]
+    if writes:
+        checks.add(f"RBAC for a real switchover ({role})", False,
+                   f"{hub.name} denies: {', '.join(p.describe() for p in writes)}", critical=False)
+    return checks.add(f"RBAC ({role})", not blocking,
+                      f"{len(needed)} permissions allowed" if not blocking
+                      else f"{hub.name} denies: {', '.join(p.describe() for p in blocking)}")
 
 
 async def _namespaces(checks: _Checks, role: str, hub: Hub) -> None:
@@ -160,7 +174,14 @@ async def _oadp(checks: _Checks, role: str, hub: Hub) -> None:
 
 
 async def _acm_version(hub: Hub) -> str:
-    hubs = await hub.list(MULTICLUSTER_HUBS, ACM_NAMESPACE, limit=1)
+    """The hub's ACM version; "" when unknown, as when reading the MultiClusterHub is refused (the RBAC
+    check then names that permission)."""
+    try:
+        hubs = await hub.list(MULTICLUSTER_HUBS, ACM_NAMESPACE, limit=1)
+    except HubApiError as exc:
+        if exc.status != 403:
+            raise
+        return ""
     return str((hubs.items[0].get("status") or {}).get("currentVersion") or "") if hubs.items else ""
 
 
