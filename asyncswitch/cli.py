@@ -150,6 +150,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--output-dir", type=Path, default=Path("runs"))
     run.add_argument("--log-format", choices=["json", "console"], default="console")
     run.add_argument("--no-progress", action="store_true")
+    run.add_argument("--record-events", action="store_true",
+                     help="write every watch event and reaction to metrics.jsonl (default: one tally per cycle)")
     run.add_argument("--sim-clusters", type=_non_negative, default=20)
     run.add_argument("--sim-profile", choices=sorted(PROFILES), default="fast")
     run.add_argument("--sim-acm-version", default=DEFAULT_ACM_VERSION, metavar="VERSION[,VERSION]",
@@ -336,7 +338,8 @@ async def _run(args: argparse.Namespace) -> int:
         resume=_resume_dir(args), inject_failure=args.inject_failure, inject_at_phase=args.inject_at_phase,
         dry_run=args.dry_run, output_dir=args.output_dir, log_format=args.log_format,
         progress=not args.no_progress, sim_clusters=args.sim_clusters, sim_profile=args.sim_profile, seed=args.seed,
-        sim_acm_version=args.sim_acm_version, **_pipeline_options(args))
+        sim_acm_version=args.sim_acm_version, record_events=args.record_events,
+        **_pipeline_options(args))
     main_task = asyncio.current_task()
     assert main_task is not None
     loop = asyncio.get_running_loop()

@@ -64,6 +64,8 @@ class RunConfig:
     timeouts: Timeouts = field(default_factory=Timeouts)
     full_backup_stability: float = 600.0
     """Full method: seconds to wait for the new primary's backup set to be complete and stable."""
+    record_events: bool = False
+    """One metrics.jsonl line per watch event and per reaction; without it, one tally per cycle."""
 
     def __post_init__(self) -> None:
         _check_types(self)

@@ -145,7 +145,7 @@ class Engine:
         self._loop = CycleLoop(config, run_dir=self.run_dir, state=state, bus=self.bus)
         self._tg = asyncio.TaskGroup()
         await self._tg.__aenter__()
-        writer = JsonlWriter(self.run_dir / "metrics.jsonl", self.bus.subscribe())
+        writer = JsonlWriter(self.run_dir / "metrics.jsonl", self.bus.subscribe(), record_events=config.record_events)
         self._consumers.append(self._tg.create_task(writer.run(), name="metrics:jsonl"))
         collected = self.bus.subscribe(HdrCollector.CONSUMES | {"alert", "cycle_end"})
         self._consumers.append(self._tg.create_task(self._collect(collected), name="metrics:hdr"))

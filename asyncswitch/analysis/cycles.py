@@ -87,6 +87,13 @@ def cycle_samples(artifacts: RunArtifacts) -> dict[str, list[float]]:
             values = [value for record in records if (value := _seconds(record, "seconds")) is not None]
             if values:
                 samples.setdefault(name, []).append(1000 * statistics.median(values))
+    # Without --record-events a cycle's reactions are a tally with their exact median.
+    recorded = {str(record.get("cycle_id")) for record in artifacts.of("reaction")}
+    tallies = {str(record.get("cycle_id")): record for record in artifacts.of("cycle_events")}
+    for cycle_id, record in tallies.items():
+        median = _seconds(record.get("reactions") or {}, "median_s")
+        if cycle_id not in recorded and median is not None:
+            samples.setdefault("reaction", []).append(1000 * median)
     return samples
 
 
