@@ -9,7 +9,6 @@ re-establish a silent stream, back off while the hub is down.
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 import time
 from collections.abc import AsyncGenerator, Callable, Iterable, Mapping
@@ -18,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
+import orjson
 
 from .errors import GoneError, HubUnreachableError, ServerError, TooManyRequestsError, error_for_status
 from .events import Gap, GapReason, WatchEvent, object_key
@@ -139,7 +139,10 @@ class WatchDriver:
         if isinstance(line, bytes | str):
             if not line.strip():
                 return None  # a keep-alive newline
-            raw = json.loads(line)
+            try:
+                raw = orjson.loads(line)
+            except orjson.JSONDecodeError as exc:
+                raise ValueError(f"not a watch event: {exc}") from None
         else:
             raw = line
         if not isinstance(raw, Mapping) or not isinstance(raw.get("type"), str):
