@@ -91,7 +91,6 @@ class Monitors:
         self._raised: set[tuple[str, str, str]] = set()
         self._reconnected: set[str] = set()
         self._enabled_schedules: dict[str, set[str]] = {name: set() for name in hubs}
-        self._objects: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._listening = contextlib.ExitStack()
         self._reactions = ReactionMatcher()
@@ -128,8 +127,9 @@ class Monitors:
             health.gaps.append(gap)
             self.alert(*gap_alert, f"the {name} watch was blind for {gap.duration:.3f} s ({gap.reason})")
 
-        driver = WatchDriver(clock=asyncio.get_running_loop().time, hub=hub.name, resource=resource.key, on_gap=on_gap)
-        objects = self._objects.setdefault((hub.name, resource.key), {})
+        # The rules read each event, never the set: the driver keeps names and versions, not objects.
+        driver = WatchDriver(clock=asyncio.get_running_loop().time, hub=hub.name, resource=resource.key, on_gap=on_gap,
+                             keep_objects=False)
         try:
             async with contextlib.aclosing(watch(hub, resource, namespace=namespace, driver=driver)) as events:
                 async for event in events:
@@ -142,11 +142,6 @@ class Monitors:
                     if event.type == "SYNC":
                         ready.set()
                         continue
-                    key = event.name
-                    if event.type == "DELETED":
-                        objects.pop(key, None)
-                    else:
-                        objects[key] = event.object
                     if not event.from_list:
                         self._noticed(hub.name, resource, event)
                     self._observe(hub.name, resource, event)
