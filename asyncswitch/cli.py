@@ -338,7 +338,7 @@ async def _run(args: argparse.Namespace) -> int:
         resume=_resume_dir(args), inject_failure=args.inject_failure, inject_at_phase=args.inject_at_phase,
         dry_run=args.dry_run, output_dir=args.output_dir, log_format=args.log_format,
         progress=not args.no_progress, sim_clusters=args.sim_clusters, sim_profile=args.sim_profile, seed=args.seed,
-        sim_acm_version=args.sim_acm_version, record_events=args.record_events,
+        sim_acm_version=args.sim_acm_version, record_events=args.record_events, gc_between_cycles=True,
         **_pipeline_options(args))
     main_task = asyncio.current_task()
     assert main_task is not None

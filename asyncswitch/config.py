@@ -66,6 +66,9 @@ class RunConfig:
     """Full method: seconds to wait for the new primary's backup set to be complete and stable."""
     record_events: bool = False
     """One metrics.jsonl line per watch event and per reaction; without it, one tally per cycle."""
+    gc_between_cycles: bool = False
+    """Full garbage collections only between cycles, so none stalls a cycle (asyncswitch.engine.heap).
+    ``python -m asyncswitch run`` sets it; a library host that tunes its own collector leaves it off."""
 
     def __post_init__(self) -> None:
         _check_types(self)

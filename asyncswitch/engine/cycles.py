@@ -30,6 +30,7 @@ from ..switchover.options import Method
 from .bus import EventBus
 from .events import EngineEvent
 from .faults import FaultInjector
+from .heap import collect_between_cycles, full_collections_between_cycles
 from .monitors import AlertThresholds, Monitors
 
 __all__ = ["CycleLoop", "CycleOutcome", "CycleRunner", "RunState"]
@@ -124,6 +125,10 @@ class CycleLoop:
         await asyncio.to_thread(self.state.save, self._state_path)
 
     async def run(self) -> RunState:
+        with full_collections_between_cycles(self.config.gc_between_cycles):
+            return await self._run()
+
+    async def _run(self) -> RunState:
         state, config = self.state, self.config
         while not self._stop.is_set():
             if state.next_cycle > config.cycles:
@@ -143,6 +148,8 @@ class CycleLoop:
                 state.primary, state.secondary = state.secondary, state.primary
             self._fold_elapsed()
             await self._save()
+            if config.gc_between_cycles:
+                collect_between_cycles()
             if not outcome.success and config.stop_on_failure:
                 state.stop_reason = "stop on failure"
                 break
