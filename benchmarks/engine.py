@@ -97,16 +97,31 @@ async def _engine_run(kubeconfig: Path, cycles: int, output_dir: Path, *, record
     cpu0, wall0 = time.process_time(), time.monotonic()
     rss_start = _rss_now_mib()
 
+    where = ["start"]  # the phase running now, for the RSS sampler
+    rss_by_phase: dict[str, float] = {}
+
+    def mark(event: Any) -> tuple[str, str | None, str | None, float, float]:
+        if event.type == "phase_start":
+            where[0] = str(event.data.get("phase"))
+        elif event.type == "cycle_end":
+            where[0] = "between cycles"
+        return (event.type, event.cycle_id, event.data.get("phase"), time.process_time(), time.monotonic())
+
     async def sample(events: Any) -> None:
         async with contextlib.aclosing(events) as stream:
-            samples.extend([(event.type, event.cycle_id, event.data.get("phase"), time.process_time(),
-                             time.monotonic())
-                            async for event in stream
+            samples.extend([mark(event) async for event in stream
                             if event.type in ("cycle_start", "cycle_end", "phase_start", "phase_result")])
+
+    async def sample_rss() -> None:
+        while True:
+            rss_by_phase[where[0]] = max(rss_by_phase.get(where[0], 0.0), _rss_now_mib())
+            await asyncio.sleep(0.2)
 
     async with asyncio.TaskGroup() as tg, Engine(config) as engine:
         tg.create_task(sample(engine.events()))
+        sampler = tg.create_task(sample_rss())
         result = await engine.run()
+        sampler.cancel()
     total_cpu, total_wall = time.process_time() - cpu0, time.monotonic() - wall0
     gc.callbacks.remove(on_gc)
     usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -141,7 +156,7 @@ async def _engine_run(kubeconfig: Path, cycles: int, output_dir: Path, *, record
         "run_dir": str(result.run_dir), "successes": result.successes, "cycles": result.cycles,
         "per_cycle": per_cycle, "total_cpu_s": total_cpu, "total_wall_s": total_wall,
         "user_s": usage.ru_utime, "system_s": usage.ru_stime,
-        "rss_before_run_mib": rss_start, "peak_rss_mib": usage.ru_maxrss / 1024,
+        "rss_before_run_mib": rss_start, "peak_rss_mib": usage.ru_maxrss / 1024, "peak_rss_by_phase_mib": rss_by_phase,
         "full_gcs": len(gc_pauses), "longest_full_gc_ms": 1000 * max(gc_pauses, default=0.0),
         "longest_full_gc_in_cycle_ms": 1000 * max((p for t, p, g in collections if g == 2 and in_cycle(t)),
                                                   default=0.0),
@@ -260,7 +275,9 @@ def one_size_run(clusters: int, cycles: int, *, record_events: bool = True,
         finally:
             _stop(sim)
         delays = _reaction_ms(Path(engine["run_dir"]), patches)
-        in_run = json.loads((Path(engine["run_dir"]) / "summary.json").read_text())["reaction_ms"]
+        summary = json.loads((Path(engine["run_dir"]) / "summary.json").read_text())
+        in_run = summary["reaction_ms"]
+        engine["errors"] = [c["error"] for c in summary["cycle_results"] if c.get("error")]
     engine.update(clusters=clusters, sim_startup_s=sim_startup, sim_cpu_s=sim_cpu, reactions=len(delays),
                   reaction_p50_ms=_percentile(delays, 50) if delays else None,
                   reaction_p99_ms=_percentile(delays, 99) if delays else None,
@@ -280,6 +297,8 @@ def report(clusters: int, runs: list[dict[str, Any]]) -> None:
     later = [c for r in runs for c in r["per_cycle"][1:]]
     print(f"{clusters} clusters: {len(runs)} run(s), {len(cycles)} cycles, "
           f"{sum(r['successes'] for r in runs)} succeeded")
+    for error in (e for r in runs for e in r.get("errors", [])):
+        print(f"  failed: {error}")
     rows = {
         "engine CPU per cycle (s)": [c["cpu_s"] for c in cycles],
         "  first cycle of a run": [r["per_cycle"][0]["cpu_s"] for r in runs],
@@ -314,6 +333,12 @@ def report(clusters: int, runs: list[dict[str, Any]]) -> None:
             phases[phase].append(cpu)
     for phase, values in phases.items():
         print(f"  CPU {phase:26} {_spread(values)}")
+    by_phase: dict[str, list[float]] = defaultdict(list)
+    for r in runs:
+        for phase, mib in r.get("peak_rss_by_phase_mib", {}).items():
+            by_phase[phase].append(mib)
+    for phase, values in by_phase.items():
+        print(f"  RSS {phase:26} {_spread(values)}")
 
 
 def main() -> int:

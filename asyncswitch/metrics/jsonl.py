@@ -93,10 +93,10 @@ class JsonlWriter:
                     batch.append(self.queue.get_nowait())
                 done = any(e is None for e in batch)
                 events = self._lines_of([e for e in batch if e is not None])
-                payload = "".join(json.dumps(e.to_record(), default=_default) + "\n" for e in events)
                 durable = any(e.type in _DURABLE for e in events) or done
-                if payload or durable:
-                    await asyncio.to_thread(self._write, fh, payload, durable)
+                if events or durable:
+                    # Encoding thousands of records (--record-events) would stall the loop: the thread does it.
+                    await asyncio.to_thread(self._write, fh, events, durable)
                 self.lines += len(events)
                 if done:
                     return
@@ -128,8 +128,8 @@ class JsonlWriter:
         return self.path.open("a", encoding="utf-8")
 
     @staticmethod
-    def _write(fh: IO[str], payload: str, durable: bool) -> None:
-        fh.write(payload)
+    def _write(fh: IO[str], events: list[EngineEvent], durable: bool) -> None:
+        fh.write("".join(json.dumps(e.to_record(), default=_default) + "\n" for e in events))
         if durable:
             fh.flush()
             os.fsync(fh.fileno())
