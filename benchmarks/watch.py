@@ -172,9 +172,14 @@ class Bench:
                         done.set()
                         return
 
+        return await self.reading(read(), _waiter(opened), done)
+
+    async def reading(self, read: Awaitable[None], ready: Callable[[], Awaitable[None]],
+                      done: asyncio.Event) -> dict[str, float]:
+        """Time ``read`` (a reader task that sets ``done`` at the last event) once ``ready``."""
         async with asyncio.TaskGroup() as tg:
-            task = tg.create_task(read())
-            result = await self.timed(_waiter(opened), done)
+            task = tg.create_task(read)  # type: ignore[arg-type]
+            result = await self.timed(ready, done)
             task.cancel()
         return result
 
@@ -187,43 +192,37 @@ class Bench:
                                                              persist_config=False)
             async with api_client, watch.Watch() as w:
                 api = client.CustomObjectsApi(api_client)
-                count = 0
                 opened.set()  # the request goes out on the first iteration
-                async for _ in w.stream(api.list_cluster_custom_object, "cluster.open-cluster-management.io",
-                                        "v1", "managedclusters", resource_version="1", timeout_seconds=3600):
-                    count += 1
-                    if count == self.events:
-                        done.set()
-                        return
+                stream = w.stream(api.list_cluster_custom_object, "cluster.open-cluster-management.io",
+                                  "v1", "managedclusters", resource_version="1", timeout_seconds=3600)
+                async for _ in _first(stream, self.events):
+                    pass
+                done.set()
 
-        async with asyncio.TaskGroup() as tg:
-            task = tg.create_task(read())
-            await asyncio.sleep(0.5)  # let the stream open before the signal
-            result = await self.timed(_waiter(opened), done)
-            task.cancel()
-        return result
+        async def ready() -> None:
+            await opened.wait()
+            await asyncio.sleep(0.7)  # the stream opens on the first iteration, after the flag
+        return await self.reading(read(), ready, done)
 
     async def kube_watch(self) -> dict[str, float]:
         from asyncswitch.kube import MANAGED_CLUSTERS, Hub, watch
         done, synced = asyncio.Event(), asyncio.Event()
 
-        async def read(hub: Hub) -> None:
-            count = 0
+        async def changes(hub: Hub) -> Any:
             async with contextlib.aclosing(watch(hub, MANAGED_CLUSTERS)) as events:
                 async for event in events:
                     if event.type == "SYNC":
                         synced.set()
-                        continue
-                    count += 1
-                    if count == self.events:
-                        done.set()
-                        return
+                    else:
+                        yield event
 
-        async with Hub.connect(self.kubeconfig, "bench") as hub, asyncio.TaskGroup() as tg:
-            task = tg.create_task(read(hub))
-            result = await self.timed(_opened_after(synced), done)
-            task.cancel()
-        return result
+        async def read(hub: Hub) -> None:
+            async for _ in _first(changes(hub), self.events):
+                pass
+            done.set()
+
+        async with Hub.connect(self.kubeconfig, "bench") as hub:
+            return await self.reading(read(hub), _waiter(synced), done)
 
     async def cache(self) -> dict[str, float]:
         from asyncswitch.kube import MANAGED_CLUSTERS, Hub, ResourceCache
@@ -284,14 +283,22 @@ class Bench:
         return {"events_per_s": self.events / wall, "cpu_us_per_event": 1e6 * cpu / self.events, "wall_s": wall}
 
 
+async def _first(events: Any, count: int) -> Any:
+    """The first ``count`` items of an async iterator."""
+    seen = 0
+    async for item in events:
+        yield item
+        seen += 1
+        if seen == count:
+            return
+
+
 def _waiter(event: asyncio.Event) -> Callable[[], Awaitable[None]]:
     async def ready() -> None:
         await event.wait()
         await asyncio.sleep(0.2)  # the request is on the wire and the server has armed its signal
     return ready
 
-
-_opened_after = _waiter
 
 VARIANTS = {"aiohttp + json.loads": "raw", "kubernetes_asyncio Watch.stream": "kubernetes_asyncio",
             "kube.watch": "kube_watch", "ResourceCache + predicate": "cache", "Monitors + bus": "monitors"}
