@@ -115,6 +115,9 @@ class Monitors:
         self._timers.clear()
         for task in self._tasks:
             task.cancel()
+        # Each cancelled task's traceback holds its frames, which hold this object: forget the tasks (their
+        # task group still awaits them) so the monitors' state goes without a full collection.
+        self._tasks.clear()
         self._listening.close()
 
     async def _watch(self, hub: Hub, resource: Resource, namespace: str | None, ready: asyncio.Event) -> None:
