@@ -198,6 +198,8 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--plain-http", action="store_true", help="serve HTTP instead of HTTPS")
     sim.add_argument("--bookmark-interval", type=float, default=60.0,
                      help="seconds between BOOKMARK events on idle watches that ask for them")
+    sim.add_argument("--request-log", type=_non_negative, default=20_000, metavar="N",
+                     help="requests each hub keeps for GET /_emulator/requests (default 20,000)")
 
     analyze = sub.add_parser("analyze", help="report on run directories: counts, latencies, failures, alerts, "
                                              "faults (several run directories are merged into one report)")
@@ -239,7 +241,7 @@ async def _serve_sim(args: argparse.Namespace) -> int:
     if args.speed is not None and args.speed <= 0:
         raise ConfigError("--speed must be positive")
     servers = EmulatedHubPair(seed=args.seed, tls=not args.plain_http, port_a=args.port_a, port_b=args.port_b,
-                              bookmark_interval=args.bookmark_interval)
+                              bookmark_interval=args.bookmark_interval, request_log_size=args.request_log)
     pair: EmulatedHubPair | SimulatedHubPair = servers
     if not args.empty:
         config = SimConfig(clusters=args.clusters, profile=profile_named(args.profile, speed=args.speed),
