@@ -227,7 +227,7 @@ class _TypeState:
     """(namespace, name) of every object, kept sorted: lists walk it instead of sorting per request."""
 
 
-_MIN_HISTORY = 1000
+_MIN_HISTORY = 200
 _HISTORY_PER_OBJECT = 2
 
 
