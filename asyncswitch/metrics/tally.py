@@ -1,15 +1,16 @@
 """Per-cycle tallies of the per-event records: what metrics.jsonl keeps of them by default.
 
-A 3,500-cluster cycle publishes tens of thousands of ``watch_event`` and ``reaction`` records, one
-line each: megabytes per cycle. Unless the run asks for them (``--record-events``), the writer keeps
-instead one ``cycle_events`` record per cycle, written just before its ``cycle_end``:
+A 3,500-cluster cycle publishes tens of thousands of ``watch_event`` and ``reaction`` records and a
+``cluster_reconnected`` record per cluster, one line each: megabytes per cycle. Unless the run asks
+for them (``--record-events``), the writer keeps instead one ``cycle_events`` record per cycle, written
+just before its ``cycle_end``:
 
     {"type": "cycle_events", "cycle_id": ..., "watch_events": {"hub-b": {"ManagedCluster": {"MODIFIED": 3512}}},
      "watch_event_count": 3512, "reactions": {"count": 7004, "median_s": 0.0061, "p90_s": ..., "p99_s": ...,
-     "max_s": ...}}
+     "max_s": ...}, "reconnect_seconds": [31.2, 33.0, ...]}
 
-The reactions' median is exact (what ``compare`` ranks cycles by); the run-wide distribution is in
-histograms/reaction.hdr either way.
+The reactions' median is exact (what ``compare`` ranks cycles by), and the reconnect times are all
+there, sorted (analyze's reconnect curves); the run-wide distributions are in histograms/ either way.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from ..engine.events import EngineEvent
 
 __all__ = ["PER_EVENT_TYPES", "CycleTally", "reaction_stats"]
 
-PER_EVENT_TYPES = frozenset({"watch_event", "reaction"})
+PER_EVENT_TYPES = frozenset({"watch_event", "reaction", "cluster_reconnected"})
 """Record types written one line per event only with --record-events."""
 
 CYCLE_EVENTS = "cycle_events"
@@ -33,6 +34,7 @@ CYCLE_EVENTS = "cycle_events"
 class _Cycle:
     watch_events: Counter[tuple[str, str, str]] = field(default_factory=Counter)
     reactions: array[float] = field(default_factory=lambda: array("d"))
+    reconnects: array[float] = field(default_factory=lambda: array("d"))
 
 
 class CycleTally:
@@ -50,6 +52,8 @@ class CycleTally:
             cycle.watch_events[(str(data.get("hub")), str(data.get("kind")), str(data.get("event")))] += 1
         elif event.type == "reaction":
             cycle.reactions.append(float(data["seconds"]))
+        elif event.type == "cluster_reconnected":
+            cycle.reconnects.append(float(data["seconds"]))
 
     def take(self, cycle_id: str | None, run_id: str) -> EngineEvent | None:
         """The ``cycle_events`` record of a cycle (None if it saw no per-event record), forgotten here."""
@@ -61,7 +65,7 @@ class CycleTally:
             nested.setdefault(hub, {}).setdefault(kind, {})[change] = count
         return EngineEvent(CYCLE_EVENTS, run_id, cycle_id, {
             "watch_events": nested, "watch_event_count": sum(cycle.watch_events.values()),
-            "reactions": reaction_stats(cycle.reactions)})
+            "reactions": reaction_stats(cycle.reactions), "reconnect_seconds": sorted(cycle.reconnects)})
 
     def take_all(self, run_id: str) -> list[EngineEvent]:
         """The records of every cycle still open (a run that ends or is interrupted mid-cycle)."""

@@ -1,5 +1,6 @@
-"""metrics.jsonl keeps per-event records (watch events, reactions) only with --record-events; by default
-each cycle has one tally of them, and analyze and compare report the same from either."""
+"""metrics.jsonl keeps per-event records (watch events, reactions, reconnected clusters) only with
+--record-events; by default each cycle has one tally of them, and analyze and compare report the same
+from either."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from asyncswitch.analysis.cycles import reconnects
+from asyncswitch.analysis.rundir import read_run_dir
 from asyncswitch.cli import main
 from asyncswitch.metrics import JsonlWriter
 from asyncswitch.runner import Engine
@@ -26,7 +29,7 @@ async def test_by_default_each_cycle_has_one_tally_of_its_watch_events_and_react
         run = await run_engine(run_config(tmp_path, cycles=2), pair)
 
     found = records(run.result.run_dir)
-    assert not of_type(found, "watch_event", "reaction")
+    assert not of_type(found, "watch_event", "reaction", "cluster_reconnected")
     tallies = of_type(found, "cycle_events")
     assert [t["cycle_id"] for t in tallies] == CYCLES
     types = [r["type"] for r in found]
@@ -44,6 +47,9 @@ async def test_by_default_each_cycle_has_one_tally_of_its_watch_events_and_react
         assert tally["reactions"]["count"] == len(seconds) > 0
         assert tally["reactions"]["median_s"] == statistics.median(seconds)
         assert tally["reactions"]["max_s"] == max(seconds)
+        reconnects = sorted(e.data["seconds"] for e in run.of("cluster_reconnected") if e.cycle_id == cycle_id)
+        assert tally["reconnect_seconds"] == reconnects
+        assert len(reconnects) == 5  # the whole fleet moved to the new hub
     summary = json.loads((run.result.run_dir / "summary.json").read_text())
     assert summary["reaction_ms"]["count"] == sum(t["reactions"]["count"] for t in tallies)
 
@@ -61,6 +67,7 @@ async def test_record_events_keeps_every_line_and_analyze_reports_the_same_as_fr
     recorded = records(result.run_dir)
     assert {r["cycle_id"] for r in of_type(recorded, "watch_event")} == set(CYCLES)
     assert {r["cycle_id"] for r in of_type(recorded, "reaction")} == set(CYCLES)
+    assert {r["cycle_id"] for r in of_type(recorded, "cluster_reconnected")} == set(CYCLES)
     assert not of_type(recorded, "cycle_events")
 
     twin = tmp_path / "twin"
@@ -82,4 +89,7 @@ async def test_record_events_keeps_every_line_and_analyze_reports_the_same_as_fr
 
     from_lines, from_tallies = analyze(result.run_dir), analyze(twin)
     assert from_tallies == from_lines
-    assert len(from_lines["cycle_samples_ms"]["reaction"]) == 2  # type: ignore[index]
+    # The HTML report's reconnect curves, too.
+    assert reconnects(read_run_dir(twin)) == reconnects(read_run_dir(result.run_dir))
+    samples = from_lines["cycle_samples_ms"]
+    assert len(samples["reaction"]) == len(samples["cluster.reconnect"]) == 2  # type: ignore[index]
