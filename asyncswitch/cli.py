@@ -162,6 +162,8 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output-dir", type=Path, default=Path("runs"))
     parser.add_argument("--log-format", choices=["json", "console"], default="console")
     parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("--record-events", action="store_true",
+                        help="write every watch event and reaction to metrics.jsonl (default: one tally per cycle)")
     parser.add_argument("--sim-clusters", type=_non_negative, default=20)
     parser.add_argument("--sim-profile", choices=sorted(PROFILES), default="fast")
     parser.add_argument("--sim-acm-version", default=DEFAULT_ACM_VERSION, metavar="VERSION[,VERSION]",
@@ -235,6 +237,8 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--plain-http", action="store_true", help="serve HTTP instead of HTTPS")
     sim.add_argument("--bookmark-interval", type=float, default=60.0,
                      help="seconds between BOOKMARK events on idle watches that ask for them")
+    sim.add_argument("--request-log", type=_non_negative, default=20_000, metavar="N",
+                     help="requests each hub keeps for GET /_emulator/requests (default 20,000)")
 
     rbac = sub.add_parser("rbac", help="print the ClusterRole, Roles and bindings a hub needs, as YAML "
                                        "(generated from the permission tables)")
@@ -291,7 +295,7 @@ async def _serve_sim(args: argparse.Namespace) -> int:
     if args.speed is not None and args.speed <= 0:
         raise ConfigError("--speed must be positive")
     servers = EmulatedHubPair(seed=args.seed, tls=not args.plain_http, port_a=args.port_a, port_b=args.port_b,
-                              bookmark_interval=args.bookmark_interval)
+                              bookmark_interval=args.bookmark_interval, request_log_size=args.request_log)
     pair: EmulatedHubPair | SimulatedHubPair = servers
     if not args.empty:
         config = SimConfig(clusters=args.clusters, profile=profile_named(args.profile, speed=args.speed),
@@ -393,7 +397,8 @@ async def _run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         dry_run=args.dry_run, output_dir=args.output_dir, log_format=args.log_format,
         progress=not args.no_progress, sim_clusters=args.sim_clusters, sim_profile=args.sim_profile, seed=args.seed,
         sim_acm_version=args.sim_acm_version, hub_answer_timeout=args.hub_answer_timeout,
-        metrics_port=args.metrics_port, metrics_host=args.metrics_host, **_pipeline_options(args))
+        metrics_port=args.metrics_port, metrics_host=args.metrics_host, record_events=args.record_events,
+        gc_between_cycles=True, **_pipeline_options(args))
     if config.resume is not None:
         config = await asyncio.to_thread(resumed_config, config.resume, config, _explicit_run_fields(argv))
     main_task = asyncio.current_task()

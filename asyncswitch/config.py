@@ -83,6 +83,11 @@ class RunConfig:
     """Serve live OpenMetrics on this port during the run (0: any free port); None: no server."""
     metrics_host: str = "127.0.0.1"
     """The address the metrics server listens on (0.0.0.0 in a pod, for Prometheus to reach it)."""
+    record_events: bool = False
+    """One metrics.jsonl line per watch event and per reaction; without it, one tally per cycle."""
+    gc_between_cycles: bool = False
+    """Full garbage collections only between cycles, so none stalls a cycle (asyncswitch.engine.heap).
+    ``python -m asyncswitch run`` sets it; a library host that tunes its own collector leaves it off."""
 
     def __post_init__(self) -> None:
         _check_types(self)

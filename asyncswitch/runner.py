@@ -203,7 +203,7 @@ class Engine:
                                sim=self._sim)
         self._tg = asyncio.TaskGroup()
         await self._tg.__aenter__()
-        writer = JsonlWriter(self.run_dir / "metrics.jsonl", self.bus.subscribe())
+        writer = JsonlWriter(self.run_dir / "metrics.jsonl", self.bus.subscribe(), record_events=config.record_events)
         self._consumers.append(self._tg.create_task(writer.run(), name="metrics:jsonl"))
         self._collected = self.bus.subscribe((HdrCollector.CONSUMES - {"cycle_end"}) | {"alert"})
         self._consumers.append(self._tg.create_task(self._collect(self._collected), name="metrics:hdr"))

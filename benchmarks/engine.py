@@ -25,6 +25,12 @@ For each size and run:
    from sending each write to the watch event of the resourceVersion it made, an upper bound that
    also works against real hubs (asyncswitch/engine/reactions.py).
 
+Since issue 15 the engine process runs as ``python -m asyncswitch run`` does: ``gc.freeze()`` before
+the run and ``RunConfig(gc_between_cycles=True)`` (``--library-gc`` leaves the collector alone), and
+with ``record_events=True`` so that (4) has watch_event records to match (``--tally``: the default
+artifacts, without commit → notice). GC rows: every full collection, and the longest full and any
+collection that started inside a cycle. Artifact rows: the run directory's bytes per cycle.
+
 Nothing here is a pass/fail test; the machine is small and shared: read medians.
 """
 
@@ -61,47 +67,78 @@ WATCHED_KINDS = {"managedclusters": "ManagedCluster", "backupschedules": "Backup
 
 # -- the engine process ---------------------------------------------------------------------------
 
-async def _engine_run(kubeconfig: Path, cycles: int, output_dir: Path) -> dict[str, Any]:
+async def _engine_run(kubeconfig: Path, cycles: int, output_dir: Path, *, record_events: bool,
+                      gc_between_cycles: bool) -> dict[str, Any]:
     from asyncswitch.config import RunConfig
     from asyncswitch.runner import Engine
     from asyncswitch.sim.acm import profile_named
     from asyncswitch.switchover import Timeouts
 
-    gc_pauses: list[float] = []
+    collections: list[tuple[float, float, int]] = []  # (monotonic start, pause, generation)
     gc_started: list[float] = []
 
     def on_gc(phase: str, info: dict[str, int]) -> None:
-        if info["generation"] != 2:
-            return
         if phase == "start":
-            gc_started.append(time.perf_counter())
+            gc_started.append(time.monotonic())
         elif gc_started:
-            gc_pauses.append(time.perf_counter() - gc_started.pop())
+            started = gc_started.pop()
+            collections.append((started, time.monotonic() - started, info["generation"]))
 
     gc.callbacks.append(on_gc)
     samples: list[tuple[str, str | None, str | None, float, float]] = []
     # The simulator's observability operator reverts in 1.5 s on the fast profile, not minutes: watch
     # for a second compactor as many simulated seconds as on real hubs (300), not 300 real seconds.
     config = RunConfig(kubeconfig=kubeconfig, primary_context="hub-a", secondary_context="hub-b", cycles=cycles,
-                       output_dir=output_dir, progress=False,
+                       output_dir=output_dir, progress=False, record_events=record_events,
+                       gc_between_cycles=gc_between_cycles,
                        timeouts=Timeouts(compactor_watch=300 / profile_named("fast").speed))
+    if gc_between_cycles:
+        gc.freeze()  # as python -m asyncswitch run does once its hubs are up: modules live for the run
     cpu0, wall0 = time.process_time(), time.monotonic()
     rss_start = _rss_now_mib()
 
+    where = ["start"]  # the phase running now, for the RSS sampler
+    rss_by_phase: dict[str, float] = {}
+
+    def mark(event: Any) -> tuple[str, str | None, str | None, float, float]:
+        if event.type == "phase_start":
+            where[0] = str(event.data.get("phase"))
+        elif event.type == "cycle_end":
+            where[0] = "between cycles"
+        return (event.type, event.cycle_id, event.data.get("phase"), time.process_time(), time.monotonic())
+
     async def sample(events: Any) -> None:
         async with contextlib.aclosing(events) as stream:
-            samples.extend([(event.type, event.cycle_id, event.data.get("phase"), time.process_time(),
-                             time.monotonic())
-                            async for event in stream
+            samples.extend([mark(event) async for event in stream
                             if event.type in ("cycle_start", "cycle_end", "phase_start", "phase_result")])
+
+    async def sample_rss() -> None:
+        while True:
+            rss_by_phase[where[0]] = max(rss_by_phase.get(where[0], 0.0), _rss_now_mib())
+            await asyncio.sleep(0.2)
 
     async with asyncio.TaskGroup() as tg, Engine(config) as engine:
         tg.create_task(sample(engine.events()))
+        sampler = tg.create_task(sample_rss())
         result = await engine.run()
+        sampler.cancel()
     total_cpu, total_wall = time.process_time() - cpu0, time.monotonic() - wall0
     gc.callbacks.remove(on_gc)
     usage = resource.getrusage(resource.RUSAGE_SELF)
 
+    windows: list[tuple[float, float]] = []
+    opened: float | None = None
+    for kind, _, _, _, wall in samples:
+        if kind == "cycle_start":
+            opened = wall
+        elif kind == "cycle_end" and opened is not None:
+            windows.append((opened, wall))
+            opened = None
+
+    def in_cycle(at: float) -> bool:
+        return any(start <= at <= end for start, end in windows)
+
+    gc_pauses = [pause for _, pause, generation in collections if generation == 2]
     per_cycle: list[dict[str, Any]] = []
     starts: dict[str | None, tuple[float, float]] = {}
     phase_starts: dict[tuple[str | None, str | None], float] = {}
@@ -119,10 +156,19 @@ async def _engine_run(kubeconfig: Path, cycles: int, output_dir: Path) -> dict[s
         "run_dir": str(result.run_dir), "successes": result.successes, "cycles": result.cycles,
         "per_cycle": per_cycle, "total_cpu_s": total_cpu, "total_wall_s": total_wall,
         "user_s": usage.ru_utime, "system_s": usage.ru_stime,
-        "rss_before_run_mib": rss_start, "peak_rss_mib": usage.ru_maxrss / 1024,
+        "rss_before_run_mib": rss_start, "peak_rss_mib": usage.ru_maxrss / 1024, "peak_rss_by_phase_mib": rss_by_phase,
         "full_gcs": len(gc_pauses), "longest_full_gc_ms": 1000 * max(gc_pauses, default=0.0),
+        "longest_full_gc_in_cycle_ms": 1000 * max((p for t, p, g in collections if g == 2 and in_cycle(t)),
+                                                  default=0.0),
+        "longest_gc_in_cycle_ms": 1000 * max((p for t, p, _ in collections if in_cycle(t)), default=0.0),
+        "artifact_bytes": _tree_bytes(result.run_dir),
+        "metrics_jsonl_bytes": (result.run_dir / "metrics.jsonl").stat().st_size,
         "cpu_window": [wall0, wall0 + total_wall],
     }
+
+
+def _tree_bytes(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
 def _rss_now_mib() -> float:
@@ -140,8 +186,10 @@ def _proc_cpu_s(pid: int) -> float:
 
 def _start_sim(clusters: int, kubeconfig: Path, *, profile: str = "fast") -> tuple[subprocess.Popen[str], float]:
     started = time.monotonic()
+    # Commit -> notice reads every PATCH of a run back from the request log: 60,000 at 10,000 clusters.
     sim = subprocess.Popen([sys.executable, "-m", "asyncswitch", "sim", "--clusters", str(clusters),
-                            "--profile", profile, "--kubeconfig-out", str(kubeconfig)],
+                            "--profile", profile, "--kubeconfig-out", str(kubeconfig),
+                            "--request-log", str(max(20_000, 20 * clusters))],
                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
                            cwd=Path(__file__).resolve().parents[1])
     assert sim.stdout is not None
@@ -173,7 +221,7 @@ async def _patches(config: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
             token = users[context["context"]["user"]]["token"]
             tls = ssl.create_default_context(cadata=base64.b64decode(cluster["certificate-authority-data"]).decode())
             async with session.get(f"{cluster['server']}/_emulator/requests",
-                                   params={"verb": "patch", "limit": "100000"}, ssl=tls,
+                                   params={"verb": "patch", "limit": "300000"}, ssl=tls,
                                    headers={"Authorization": f"Bearer {token}"}) as response:
                 response.raise_for_status()
                 body = await response.json()
@@ -211,14 +259,17 @@ def _percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
-def one_size_run(clusters: int, cycles: int) -> dict[str, Any]:
+def one_size_run(clusters: int, cycles: int, *, record_events: bool = True,
+                 gc_between_cycles: bool = True) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="asyncswitch-bench-") as tmp:
         kubeconfig = Path(tmp) / "sim.kubeconfig"
         sim, sim_startup = _start_sim(clusters, kubeconfig)
         try:
             sim_cpu0 = _proc_cpu_s(sim.pid)
             out = subprocess.run([sys.executable, __file__, "--one", "--kubeconfig", str(kubeconfig),
-                                  "--cycles", str(cycles), "--output-dir", str(Path(tmp) / "runs")],
+                                  "--cycles", str(cycles), "--output-dir", str(Path(tmp) / "runs")]
+                                 + ([] if record_events else ["--tally"])
+                                 + ([] if gc_between_cycles else ["--library-gc"]),
                                  check=True, capture_output=True, text=True)
             sim_cpu = _proc_cpu_s(sim.pid) - sim_cpu0
             engine = json.loads(out.stdout.strip().splitlines()[-1])
@@ -226,7 +277,9 @@ def one_size_run(clusters: int, cycles: int) -> dict[str, Any]:
         finally:
             _stop(sim)
         delays = _reaction_ms(Path(engine["run_dir"]), patches)
-        in_run = json.loads((Path(engine["run_dir"]) / "summary.json").read_text())["reaction_ms"]
+        summary = json.loads((Path(engine["run_dir"]) / "summary.json").read_text())
+        in_run = summary["reaction_ms"]
+        engine["errors"] = [c["error"] for c in summary["cycle_results"] if c.get("error")]
     engine.update(clusters=clusters, sim_startup_s=sim_startup, sim_cpu_s=sim_cpu, reactions=len(delays),
                   reaction_p50_ms=_percentile(delays, 50) if delays else None,
                   reaction_p99_ms=_percentile(delays, 99) if delays else None,
@@ -246,6 +299,8 @@ def report(clusters: int, runs: list[dict[str, Any]]) -> None:
     later = [c for r in runs for c in r["per_cycle"][1:]]
     print(f"{clusters} clusters: {len(runs)} run(s), {len(cycles)} cycles, "
           f"{sum(r['successes'] for r in runs)} succeeded")
+    for error in (e for r in runs for e in r.get("errors", [])):
+        print(f"  failed: {error}")
     rows = {
         "engine CPU per cycle (s)": [c["cpu_s"] for c in cycles],
         "  first cycle of a run": [r["per_cycle"][0]["cpu_s"] for r in runs],
@@ -258,6 +313,12 @@ def report(clusters: int, runs: list[dict[str, Any]]) -> None:
         "RSS before the run (MiB)": [r["rss_before_run_mib"] for r in runs],
         "full GCs per run": [float(r["full_gcs"]) for r in runs],
         "longest full GC (ms)": [r["longest_full_gc_ms"] for r in runs],
+        "longest full GC in a cycle (ms)": [r.get("longest_full_gc_in_cycle_ms", 0.0) for r in runs],
+        "longest GC of any gen in a cycle": [r.get("longest_gc_in_cycle_ms", 0.0) for r in runs],
+        "artifacts per cycle (KB)": [r["artifact_bytes"] / 1000 / len(r["per_cycle"]) for r in runs
+                                     if "artifact_bytes" in r],
+        "metrics.jsonl per cycle (KB)": [r["metrics_jsonl_bytes"] / 1000 / len(r["per_cycle"]) for r in runs
+                                         if "metrics_jsonl_bytes" in r],
         "reaction p50 (ms)": [r["reaction_p50_ms"] for r in runs if r["reaction_p50_ms"] is not None],
         "reaction p99 (ms)": [r["reaction_p99_ms"] for r in runs if r["reaction_p99_ms"] is not None],
         "reaction max (ms)": [r["reaction_max_ms"] for r in runs if r["reaction_max_ms"] is not None],
@@ -274,6 +335,12 @@ def report(clusters: int, runs: list[dict[str, Any]]) -> None:
             phases[phase].append(cpu)
     for phase, values in phases.items():
         print(f"  CPU {phase:26} {_spread(values)}")
+    by_phase: dict[str, list[float]] = defaultdict(list)
+    for r in runs:
+        for phase, mib in r.get("peak_rss_by_phase_mib", {}).items():
+            by_phase[phase].append(mib)
+    for phase, values in by_phase.items():
+        print(f"  RSS {phase:26} {_spread(values)}")
 
 
 def main() -> int:
@@ -284,19 +351,26 @@ def main() -> int:
     parser.add_argument("--cycles", type=int, default=3)
     parser.add_argument("--cycles-3500", type=int, default=2, help="cycles per run at 3,500 clusters or more")
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--tally", action="store_true",
+                        help="the engine's default artifacts (no per-event records): no commit -> notice figures")
+    parser.add_argument("--library-gc", action="store_true",
+                        help="leave the collector alone (the library's default), not gc_between_cycles as the CLI")
     parser.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--kubeconfig", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--output-dir", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(asyncio.run(_engine_run(args.kubeconfig, args.cycles, args.output_dir))))
+        print(json.dumps(asyncio.run(_engine_run(args.kubeconfig, args.cycles, args.output_dir,
+                                                  record_events=not args.tally,
+                                                  gc_between_cycles=not args.library_gc))))
         return 0
     print(f"{platform.node()}: {os.cpu_count()} CPUs, Python {platform.python_version()}, "
           f"load average {os.getloadavg()[0]:.2f}", flush=True)
     results: dict[str, Any] = {}
     for clusters in (int(s) for s in args.sizes.split(",")):
         big = clusters >= 3500
-        runs = [one_size_run(clusters, args.cycles_3500 if big else args.cycles)
+        runs = [one_size_run(clusters, args.cycles_3500 if big else args.cycles, record_events=not args.tally,
+                             gc_between_cycles=not args.library_gc)
                 for _ in range(args.runs_3500 if big else args.runs)]
         results[str(clusters)] = runs
         report(clusters, runs)

@@ -87,7 +87,27 @@ def cycle_samples(artifacts: RunArtifacts) -> dict[str, list[float]]:
             values = [value for record in records if (value := _seconds(record, "seconds")) is not None]
             if values:
                 samples.setdefault(name, []).append(1000 * statistics.median(values))
+    # Without --record-events a cycle's reactions and reconnects are in its tally (cycle_events).
+    recorded = {str(record.get("cycle_id")) for record in artifacts.of("reaction")}
+    for cycle_id, record in _tallies(artifacts).items():
+        median = _seconds(record.get("reactions") or {}, "median_s")
+        if cycle_id not in recorded and median is not None:
+            samples.setdefault("reaction", []).append(1000 * median)
+    for tallied in _tallied_reconnects(artifacts).values():
+        if tallied:
+            samples.setdefault("cluster.reconnect", []).append(1000 * statistics.median(tallied))
     return samples
+
+
+def _tallies(artifacts: RunArtifacts) -> dict[str, dict[str, Any]]:
+    return {str(record.get("cycle_id")): record for record in artifacts.of("cycle_events")}
+
+
+def _tallied_reconnects(artifacts: RunArtifacts) -> dict[str, list[float]]:
+    """Reconnect seconds of the cycles that have no cluster_reconnected records, from their tallies."""
+    recorded = {str(record.get("cycle_id")) for record in artifacts.of("cluster_reconnected")}
+    return {cycle_id: [float(s) for s in record.get("reconnect_seconds") or [] if isinstance(s, int | float)]
+            for cycle_id, record in _tallies(artifacts).items() if cycle_id not in recorded}
 
 
 def cycle_spans(artifacts: RunArtifacts) -> list[CycleSpan]:
@@ -127,8 +147,10 @@ def open_cycles(artifacts: RunArtifacts) -> list[str]:
 
 def reconnects(artifacts: RunArtifacts) -> dict[str, list[float]]:
     """Seconds from the start of the activation to each cluster's reconnection, sorted, by cycle."""
-    return {cycle: sorted(value for record in records if (value := _seconds(record, "seconds")) is not None)
-            for cycle, records in _by_cycle(artifacts.of("cluster_reconnected")).items()}
+    found = {cycle: sorted(value for record in records if (value := _seconds(record, "seconds")) is not None)
+             for cycle, records in _by_cycle(artifacts.of("cluster_reconnected")).items()}
+    found.update({cycle: seconds for cycle, seconds in _tallied_reconnects(artifacts).items() if seconds})
+    return found
 
 
 def marks(artifacts: RunArtifacts) -> list[Mark]:

@@ -22,8 +22,8 @@ from ..metrics.histograms import new_histogram
 __all__ = ["RECORD_TYPES", "RunArtifacts", "read_run_dir"]
 
 RECORD_TYPES = frozenset({"run_start", "run_end", "cycle_start", "phase_start", "phase_result", "cycle_end",
-                          "cluster_reconnected", "reaction", "alert", "fault_injected", "fault_rolled_back",
-                          "fault_skipped", "cycle_verdict"})
+                          "cluster_reconnected", "reaction", "cycle_events", "alert", "fault_injected",
+                          "fault_rolled_back", "fault_skipped", "cycle_verdict"})
 """The metrics.jsonl record types the analysis reads; lines of other types are not parsed."""
 
 _DAMAGED_HISTOGRAM = (ValueError, IndexError, RuntimeError, zlib.error, HdrCookieException, HdrLengthException,

@@ -35,6 +35,7 @@ from ..switchover.options import Method
 from .bus import EventBus
 from .events import EngineEvent
 from .faults import CycleFaults, FaultJournal, SimControls
+from .heap import collect_between_cycles, full_collections_between_cycles
 from .monitors import AlertThresholds, MonitorHealth, Monitors
 from .permissions import EnginePermissionDenied, require_engine_permissions
 from .reachability import HubNotAnswering, HubRefused, first_answers
@@ -195,6 +196,10 @@ class CycleLoop:
         self.publish("cycle_end", outcome.cycle_id, **outcome.end)
 
     async def run(self) -> RunState:
+        with full_collections_between_cycles(self.config.gc_between_cycles):
+            return await self._run()
+
+    async def _run(self) -> RunState:
         state, config = self.state, self.config
         while not self._stop.is_set():
             if state.next_cycle > config.cycles:
@@ -209,6 +214,8 @@ class CycleLoop:
                 outcome.end = {"cycle": state.next_cycle, "success": outcome.success, "moved_fleet": outcome.moved,
                                "duration_s": outcome.duration_s, "error": outcome.error}
             await self.commit_cycle_end(outcome)
+            if config.gc_between_cycles:
+                collect_between_cycles()
             if not outcome.success and config.stop_on_failure:
                 state.stop_reason = "stop on failure"
                 break

@@ -103,7 +103,6 @@ class Monitors:
         self._raised: set[tuple[str, str, str]] = set()
         self._reconnected: set[str] = set()
         self._enabled_schedules: dict[str, set[str]] = {name: set() for name in hubs}
-        self._objects: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._listening = contextlib.ExitStack()
         self._reactions = ReactionMatcher()
@@ -143,6 +142,9 @@ class Monitors:
         self._timers.clear()
         for task in self._tasks:
             task.cancel()
+        # Each cancelled task's traceback holds its frames, which hold this object: forget the tasks (their
+        # task group still awaits them) so the monitors' state goes without a full collection.
+        self._tasks.clear()
         self._listening.close()
 
     def _record_gap(self, name: str, gap: Gap) -> None:
@@ -161,10 +163,10 @@ class Monitors:
         health = self.health[name] = MonitorHealth(name)
         gap_alert = ("watch_gap", hub.name, name)
 
+        # The rules read each event, never the set: the driver keeps names and versions, not objects.
         driver = WatchDriver(clock=asyncio.get_running_loop().time, hub=hub.name, resource=resource.key,
-                             on_gap=lambda gap: self._record_gap(name, gap))
+                             on_gap=lambda gap: self._record_gap(name, gap), keep_objects=False)
         self._drivers[name] = driver
-        objects = self._objects.setdefault((hub.name, resource.key), {})
         try:
             async with contextlib.aclosing(watch(hub, resource, namespace=namespace, driver=driver)) as events:
                 async for event in events:
@@ -177,11 +179,6 @@ class Monitors:
                     if event.type == "SYNC":
                         ready.set()
                         continue
-                    key = event.name
-                    if event.type == "DELETED":
-                        objects.pop(key, None)
-                    else:
-                        objects[key] = event.object
                     if not event.from_list:
                         self._noticed(hub.name, resource, event)
                     self._observe(hub.name, resource, event)

@@ -125,6 +125,10 @@ class ResourceCache:
         for waiter in self._waiters:
             waiter.future.cancel()
         self._waiters.clear()
+        # The cancelled task keeps its CancelledError, whose traceback holds the watch's frames, which hold
+        # this cache: dropping the task breaks that cycle, so the cached objects go now rather than at the
+        # next full collection (with gc_between_cycles, the end of the cycle; issue 15).
+        self._task = None
         if exc is None and self._error is not None and not self._error_seen:
             self._error_seen = True
             raise self._error

@@ -1,7 +1,8 @@
 """metrics.jsonl: one writer task, batched writes, flushed and fsynced at each cycle end.
 
 A crash loses at most the records since the last cycle end; every line on disk is a whole
-JSON object (lines are written whole and a torn last line is dropped on resume).
+JSON object (lines are written whole and a torn last line is dropped on resume). Per-event records
+(watch events, reactions) become one tally per cycle unless ``record_events`` (asyncswitch.metrics.tally).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..engine.events import EngineEvent
+from .tally import PER_EVENT_TYPES, CycleTally
 
 __all__ = ["JsonlWriter", "last_record_time", "read_records", "repair_jsonl"]
 
@@ -75,10 +77,11 @@ def last_record_time(path: Path, *, tail: int = 65536) -> float | None:
 class JsonlWriter:
     """Consumes engine events from a queue and appends them to metrics.jsonl."""
 
-    def __init__(self, path: Path, queue: asyncio.Queue[EngineEvent | None]) -> None:
+    def __init__(self, path: Path, queue: asyncio.Queue[EngineEvent | None], *, record_events: bool = False) -> None:
         self.path = path
         self.queue = queue
         self.lines = 0
+        self.tally = None if record_events else CycleTally()
 
     async def run(self) -> None:
         fh = await asyncio.to_thread(self._open)
@@ -89,15 +92,35 @@ class JsonlWriter:
                 while not self.queue.empty():  # drain what is already queued: one write per batch
                     batch.append(self.queue.get_nowait())
                 done = any(e is None for e in batch)
-                events = [e for e in batch if e is not None]
-                payload = "".join(json.dumps(e.to_record(), default=_default) + "\n" for e in events)
+                events = self._lines_of([e for e in batch if e is not None])
                 durable = any(e.type in _DURABLE for e in events) or done
-                await asyncio.to_thread(self._write, fh, payload, durable)
+                if events or durable:
+                    # Encoding thousands of records (--record-events) would stall the loop: the thread does it.
+                    await asyncio.to_thread(self._write, fh, events, durable)
                 self.lines += len(events)
                 if done:
                     return
         finally:
             await asyncio.to_thread(fh.close)
+
+    def _lines_of(self, batch: list[EngineEvent]) -> list[EngineEvent]:
+        """The records to write: per-event ones folded into their cycle's tally, which is written
+        before the cycle's end (or the run's end, for a cycle that did not end)."""
+        tally = self.tally
+        if tally is None:
+            return batch
+        out: list[EngineEvent] = []
+        for event in batch:
+            if event.type in PER_EVENT_TYPES:
+                tally.add(event)
+                continue
+            if event.type == "cycle_end":
+                if (record := tally.take(event.cycle_id, event.run_id)) is not None:
+                    out.append(record)
+            elif event.type == "run_end":
+                out.extend(tally.take_all(event.run_id))
+            out.append(event)
+        return out
 
     def _open(self) -> IO[str]:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -105,8 +128,8 @@ class JsonlWriter:
         return self.path.open("a", encoding="utf-8")
 
     @staticmethod
-    def _write(fh: IO[str], payload: str, durable: bool) -> None:
-        fh.write(payload)
+    def _write(fh: IO[str], events: list[EngineEvent], durable: bool) -> None:
+        fh.write("".join(json.dumps(e.to_record(), default=_default) + "\n" for e in events))
         if durable:
             fh.flush()
             os.fsync(fh.fileno())

@@ -23,10 +23,13 @@ class EmulatedHubPair:
         port_a: int = 0,
         port_b: int = 0,
         bookmark_interval: float = 60.0,
+        request_log_size: int = 20_000,
     ) -> None:
         # Distinct seeds per hub that no other pair seed repeats (hub-a 2n, hub-b 2n+1).
-        self.hub_a = ApiServer("hub-a", port=port_a, tls=tls, seed=2 * seed, bookmark_interval=bookmark_interval)
-        self.hub_b = ApiServer("hub-b", port=port_b, tls=tls, seed=2 * seed + 1, bookmark_interval=bookmark_interval)
+        self.hub_a = ApiServer("hub-a", port=port_a, tls=tls, seed=2 * seed, bookmark_interval=bookmark_interval,
+                               request_log_size=request_log_size)
+        self.hub_b = ApiServer("hub-b", port=port_b, tls=tls, seed=2 * seed + 1, bookmark_interval=bookmark_interval,
+                               request_log_size=request_log_size)
 
     @property
     def servers(self) -> tuple[ApiServer, ApiServer]:

@@ -89,7 +89,7 @@ class ApiServer:
         seed: int = 0,
         store: Store | None = None,
         bookmark_interval: float = 60.0,
-        request_log_size: int = 100_000,
+        request_log_size: int = 20_000,
     ) -> None:
         self.name = name
         self.host = host

@@ -227,6 +227,10 @@ class _TypeState:
     """(namespace, name) of every object, kept sorted: lists walk it instead of sorting per request."""
 
 
+_MIN_HISTORY = 200
+_HISTORY_PER_OBJECT = 2
+
+
 class Store:
     """Objects of every served type, one resourceVersion counter, bounded watch history."""
 
@@ -773,7 +777,11 @@ class Store:
         return stored
 
     def _publish(self, state: _TypeState, event: WatchEvent) -> None:
-        if len(state.history) >= self._history_size:
+        # Each kept event holds an old version of its object alive: a type's history is as long as a few
+        # changes of each of its objects (at least _MIN_HISTORY), never above history_size. A fixed 10,000
+        # per type made a 20-cluster simulator grow for hundreds of cycles (docs/performance.md, issue 15).
+        limit = min(self._history_size, max(_MIN_HISTORY, _HISTORY_PER_OBJECT * len(state.objects)))
+        while len(state.history) >= limit:
             state.expired_rv = state.history.popleft()[0]
         state.history.append((event.current.rv, event))
         for w in list(state.watches):

@@ -227,9 +227,8 @@ async def run_activation(ctx: SwitchoverContext) -> None:
             ours = annotations.get(IMPORT_MARKER) == marker
             return cluster["metadata"]["name"] in expected and value != "" and not (ours and value == "Completed")
 
-        async def trigger(cluster: dict[str, Any]) -> None:
-            name = cluster["metadata"]["name"]
-            annotations = cluster["metadata"].get("annotations") or {}
+        async def trigger(cluster: tuple[str, dict[str, str]]) -> None:
+            name, annotations = cluster
             if IMMEDIATE_IMPORT in annotations and annotations.get(IMPORT_MARKER) != marker:
                 # A non-empty value does not trigger an import: clear it first.
                 await ctx.patch(hub, MANAGED_CLUSTERS, name,
@@ -237,7 +236,9 @@ async def run_activation(ctx: SwitchoverContext) -> None:
             await ctx.patch(hub, MANAGED_CLUSTERS, name,
                             {"metadata": {"annotations": {IMMEDIATE_IMPORT: "", IMPORT_MARKER: marker}}})
 
-        await ctx.for_each([c for c in (await hub.list(MANAGED_CLUSTERS)).items if needs_import(c)], trigger)
+        # Each cluster's name and annotations only: the fleet's objects are not held while the patches run.
+        await ctx.for_each([(c["metadata"]["name"], c["metadata"].get("annotations") or {})
+                            for c in (await hub.list(MANAGED_CLUSTERS)).items if needs_import(c)], trigger)
 
     await ctx.step("apply_immediate_import", immediate_import)
 

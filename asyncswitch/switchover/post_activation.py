@@ -33,9 +33,12 @@ async def run_post_activation(ctx: SwitchoverContext) -> None:
     hub = ctx.secondary
 
     async def clean_auto_import() -> None:
-        clusters = managed_clusters({c["metadata"]["name"]: c for c in (await hub.list(MANAGED_CLUSTERS)).items})
+        # Names only: the fleet's objects are not held while their patches run (10,000 of them at scale).
+        names = [name for name, c in managed_clusters(
+            {c["metadata"]["name"]: c for c in (await hub.list(MANAGED_CLUSTERS)).items}).items()
+            if DISABLE_AUTO_IMPORT in (c["metadata"].get("annotations") or {})]
         await ctx.for_each(
-            [name for name, c in clusters.items() if DISABLE_AUTO_IMPORT in (c["metadata"].get("annotations") or {})],
+            names,
             lambda name: ctx.patch(hub, MANAGED_CLUSTERS, name,
                                    {"metadata": {"annotations": {DISABLE_AUTO_IMPORT: None}}}))
         if ctx.options.dry_run:

@@ -122,6 +122,23 @@ def test_a_relist_yields_the_difference_so_consumers_converge(driver: WatchDrive
     assert driver.relists == 1
 
 
+def test_a_driver_that_keeps_no_objects_still_yields_the_difference_of_a_relist(clock: Clock) -> None:
+    driver = WatchDriver(clock=clock, hub="hub-a", resource="configmaps", keep_objects=False)
+    driver.listed([cm("kept", 1), cm("changed", 2), cm("gone", 3)], "3")
+    streamed = driver.feed(line("MODIFIED", cm("kept", 4, k="v")))
+    assert streamed is not None
+    assert streamed.object == cm("kept", 4, k="v")  # events carry the whole object
+    assert all("data" not in kept for kept in driver.objects.values())  # the driver holds only names and versions
+    driver.interrupted("expired")
+
+    events = driver.listed([cm("kept", 4, k="v"), cm("changed", 8, k="v"), cm("new", 9)], "9")
+
+    assert [(e.type, e.name) for e in events] == [
+        ("DELETED", "gone"), ("MODIFIED", "changed"), ("ADDED", "new"), ("SYNC", "")]
+    assert events[0].object == {"metadata": {"name": "gone", "namespace": "ns", "resourceVersion": "3"}}
+    assert events[1].object == cm("changed", 8, k="v")
+
+
 def test_a_relist_after_410_closes_an_expired_gap_from_when_the_watch_was_last_current(
         driver: WatchDriver, clock: Clock) -> None:
     seen: list[Gap] = []
