@@ -300,6 +300,9 @@ async def watch(
     finally:
         # Stopped while blind (the caller is done with the watch): the gap so far is still a gap.
         driver.close_open_gap()
+        # The listener closes over the driver: put the caller's back, so no cycle keeps the driver's
+        # objects alive until a full collection (which runs only between cycles).
+        driver.on_gap = own_on_gap
 
 
 async def _stream(hub: Hub, resource: Resource, driver: WatchDriver, *, namespace: str | None,
