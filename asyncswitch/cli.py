@@ -250,6 +250,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="only what this activation method needs (repeatable; default: both)")
     rbac.add_argument("--old-hub-action", choices=[a.value for a in OldHubAction], action="append",
                       help="only what this old-hub action needs (repeatable; default: every action)")
+    rbac.add_argument("--fault-injection", action="store_true",
+                      help="also what run --inject-failure does on real hubs (restart pods, scale velero, ...)")
     rbac.add_argument("--service-account", default="asyncswitch/asyncswitch", metavar="NAMESPACE/NAME",
                       help="the ServiceAccount the bindings name (default asyncswitch/asyncswitch)")
     rbac.add_argument("--name", default=None,
@@ -479,7 +481,10 @@ def _rbac(args: argparse.Namespace) -> int:
                and o.old_hub_action.value in actions]
     if not options:
         raise ConfigError("--activation-method restore applies to --method passive only: no run matches")
+    if args.fault_injection and args.read_only:
+        raise ConfigError("--fault-injection changes the hubs: it does not go with --read-only")
     request = RbacRequest(options, read_only=args.read_only, service_account=(namespace, name),
+                          fault_injection=args.fault_injection,
                           name=args.name or ("asyncswitch-read-only" if args.read_only else "asyncswitch"))
     print(render(rbac_documents(request), header=rbac_header(args.read_only)), end="", flush=True)
     return EXIT_OK

@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from .engine.permissions import ENGINE_PERMISSIONS
+from .engine.permissions import ENGINE_PERMISSIONS, FAULT_PERMISSIONS
 from .switchover.options import ActivationMethod, ArgocdMode, Method, OldHubAction, SwitchoverOptions
 from .switchover.permissions import PERMISSIONS, READ_VERBS, Permission
 
@@ -38,6 +38,8 @@ class RbacRequest:
     """The roles' and bindings' name."""
     service_account: tuple[str, str] = ("asyncswitch", "asyncswitch")
     """(namespace, name) of the ServiceAccount the bindings name."""
+    fault_injection: bool = False
+    """Also what the fault scenarios that run on real hubs do (``run --inject-failure``)."""
 
 
 def every_option() -> list[SwitchoverOptions]:
@@ -51,6 +53,8 @@ def needed(request: RbacRequest) -> list[Permission]:
     """Every row some asked-for run needs on a hub (either role, any ACM version)."""
     rows = [p for p in PERMISSIONS if any(p.when(o) for o in request.options)]
     rows.extend(ENGINE_PERMISSIONS)
+    if request.fault_injection:
+        rows.extend(FAULT_PERMISSIONS)
     return [p for p in rows if not request.read_only or p.verb in READ_VERBS]
 
 

@@ -298,7 +298,7 @@ class CycleLoop:
             # A hub that does not answer fails the cycle within this bound, instead of its monitors
             # retrying their first list for ever.
             await first_answers((old, new), timeout=config.hub_answer_timeout)
-            await require_engine_permissions(old, new)
+            await require_engine_permissions(old, new, faults=bool(config.inject_failure))
             faults = await CycleFaults.open(config, cycle_id=cycle_id, new=new, old=old, sim=self.sim, rng=self.rng,
                                             publish=lambda kind, data: self.publish(kind, cycle_id, **data),
                                             journal=self.journal)

@@ -56,7 +56,8 @@ def test_the_read_only_role_only_reads_and_a_narrower_run_asks_for_less() -> Non
 
 
 @pytest.mark.parametrize("args", [("--service-account", "nobody"), ("--service-account", "a/b/c"),
-                                  ("--method", "full", "--activation-method", "restore"), ("--method", "sideways")])
+                                  ("--method", "full", "--activation-method", "restore"), ("--method", "sideways"),
+                                  ("--fault-injection", "--read-only")])
 def test_a_wrong_rbac_request_is_one_line_and_exit_2(args: tuple[str, ...]) -> None:
     refused = rbac_cli(*args)
     assert refused.returncode == 2

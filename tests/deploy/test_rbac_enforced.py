@@ -12,7 +12,7 @@ import pytest
 from asyncswitch.config import RunConfig
 from asyncswitch.errors import AsyncswitchError
 from asyncswitch.kube import Hub
-from asyncswitch.rbac import every_option
+from asyncswitch.rbac import RbacRequest, every_option
 from asyncswitch.runner import Engine
 from asyncswitch.sim import ApiServer
 from asyncswitch.sim.acm import SimulatedHubPair
@@ -173,3 +173,28 @@ async def test_a_grant_taken_away_mid_switchover_fails_its_step_with_the_servers
     assert "403" in report.error
     assert (f'User "{SA_USER}" cannot patch resource "managedclusters" in API group '
             '"cluster.open-cluster-management.io" at the cluster scope') in report.error
+
+
+REAL_HUB_FAULTS = "pause-backup,delay-restore,kill-observability-pod,backup-operator-restart,stale-auto-import"
+
+
+async def test_faults_on_real_hubs_need_the_fault_injection_grants_and_are_refused_up_front_without(
+    tmp_path: Path,
+) -> None:
+    async with SimulatedHubPair(instant_pair(clusters=3)) as pair:
+        kubeconfig = grant_both(pair, tmp_path / "kubeconfig", full_role())
+        config = config_for(kubeconfig, pair, tmp_path, inject_failure=REAL_HUB_FAULTS, fault_hold=0.2)
+        passed, error = await _one_cycle(config)
+        assert not passed
+        assert "RBAC: hub-a denies what the monitors and the fault injection need: " in error
+        assert "delete pods in open-cluster-management-observability" in error
+        assert changes(pair.hub_a) == changes(pair.hub_b) == []
+
+        kubeconfig = grant_both(pair, tmp_path / "kubeconfig-faults", RbacRequest(every_option(), fault_injection=True))
+        config = config_for(kubeconfig, pair, tmp_path, inject_failure=REAL_HUB_FAULTS, fault_hold=0.2)
+        async with Engine(config) as engine:
+            result = await engine.run()
+        assert result.successes == 1, engine.cycle_results
+        assert result.damaged == 0
+        assert refusals(pair.hub_a) == refusals(pair.hub_b) == []
+        assert len(engine.cycle_results[0]["faults"]) == len(REAL_HUB_FAULTS.split(","))
