@@ -3,6 +3,7 @@ cycle's verdict and the invariants after it, and that nothing is left held (docs
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from asyncswitch.sim import FaultRule
 from asyncswitch.sim.acm import SimConfig, SimulatedHubPair, profile_named
 from asyncswitch.switchover import ArgocdMode
 
-from .support import Run, instant_pair, run_config, run_engine
+from .support import Run, instant_pair, run_cli, run_config, run_engine
 
 BACKUP_NS = "open-cluster-management-backup"
 HOLD = 0.5
@@ -197,3 +198,17 @@ async def test_argo_cd_resyncing_the_paused_application_mid_switchover_is_found_
         ("at most one active BackupSchedule", "unpaused: acm-hub-backup@hub-a, acm-hub-backup@hub-b")]
     assert (run.result.damaged, run.result.ok) == (1, False)
     assert run.result.summary["faults"]["scenarios"]["argocd-resync"]["damaged"] == 1
+
+
+async def test_with_no_progress_display_the_log_says_what_each_fault_did(tmp_path: Path) -> None:
+    """--no-progress (and a Job's JSON logs) leave the log as all a person watching sees: each fault's
+    injection, roll-back and the cycle's verdict are in it."""
+    finished = await run_cli(tmp_path, "run", "--cycles", "1", "--sim-profile", "fast", "--sim-clusters", "5",
+                             "--inject-failure", "delay-restore", "--fault-duration", "0.2", "--no-progress",
+                             "--log-format", "json")
+    assert finished.returncode == 0, finished.stderr[-2000:]
+    lines = [json.loads(line) for line in (finished.stdout + finished.stderr).splitlines() if line.startswith("{")]
+    said = [(line["event"], line.get("scenario"), line.get("verdict")) for line in lines
+            if str(line.get("event", "")).startswith(("fault", "cycle verdict"))]
+    assert said == [("fault injected", "delay-restore", None), ("fault rolled back", "delay-restore", None),
+                    ("cycle verdict", None, "recovered")], said
