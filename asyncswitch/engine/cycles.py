@@ -162,6 +162,17 @@ class CycleLoop:
     def publish(self, record_type: str, cycle_id: str | None = None, /, **data: Any) -> None:
         self.bus.publish(EngineEvent(record_type, self.state.run_id, cycle_id, data))
 
+    def _fault_record(self, kind: str, cycle_id: str, data: dict[str, Any]) -> None:
+        """Publish a fault's record, and say it in the log too: with --no-progress (or JSON logs in a pod)
+        the log is all a person watching the run sees."""
+        self.publish(kind, cycle_id, **data)
+        what = _FAULT_LOG_LINES.get(kind)
+        if what is not None:
+            fields = {k: data[k] for k in ("scenario", "target", "hub", "phase", "reason", "verdict", "acted",
+                                           "success", "message") if k in data}
+            log = self._log.warning if kind == "fault_skipped" or data.get("success") is False else self._log.info
+            log(what, **fields)
+
     @property
     def _state_path(self) -> Path:
         return self.run_dir / "run_state.json"
@@ -300,7 +311,7 @@ class CycleLoop:
             await first_answers((old, new), timeout=config.hub_answer_timeout)
             await require_engine_permissions(old, new, faults=bool(config.inject_failure))
             faults = await CycleFaults.open(config, cycle_id=cycle_id, new=new, old=old, sim=self.sim, rng=self.rng,
-                                            publish=lambda kind, data: self.publish(kind, cycle_id, **data),
+                                            publish=lambda kind, data: self._fault_record(kind, cycle_id, data),
                                             journal=self.journal)
 
             def monitored(kind: str, data: dict[str, Any]) -> None:
@@ -411,6 +422,10 @@ class CycleLoop:
             self.publish("warning", cycle_id, name="backup_set_stable", hub=hub_name, message=str(exc))
             return
         self.publish("backup_set_stable", cycle_id, hub=hub_name, waited_s=time.monotonic() - started)
+
+
+_FAULT_LOG_LINES = {"fault_injected": "fault injected", "fault_skipped": "fault skipped",
+                    "fault_rolled_back": "fault rolled back", "cycle_verdict": "cycle verdict"}
 
 
 def _about_a_hub(exc: BaseException) -> bool:
