@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
 import sys
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Finished", "WhileRunning", "run_asyncswitch"]
+__all__ = ["Finished", "WhileRunning", "run_asyncswitch", "stop_child"]
 
 WhileRunning = Callable[[asyncio.subprocess.Process], Coroutine[Any, Any, Any]]
 
@@ -44,3 +45,14 @@ async def run_asyncswitch(cwd: Path, *args: str, timeout: float,  # noqa: ASYNC1
             await process.wait()
     assert process.returncode is not None
     return Finished(process.returncode, out.decode(), err.decode())
+
+
+def stop_child(process: subprocess.Popen[Any], *, timeout: float) -> int | None:
+    """SIGTERM, wait up to ``timeout`` s, then SIGKILL: the exit code, or None if it had to be killed."""
+    process.terminate()
+    try:
+        return process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        return None

@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import json
 import queue
-import signal
 import ssl
 import subprocess
 import sys
@@ -25,6 +24,8 @@ from typing import Any
 
 import pytest
 import yaml
+
+from .subprocesses import stop_child
 
 pytest_plugins = ["pytester"]
 pytestmark = pytest.mark.e2e
@@ -136,12 +137,7 @@ def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sim]:
             _Lines(proc.stdout).until("serving")
             yield Sim(kubeconfig)
         finally:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop_child(proc, timeout=30)
 
 
 @pytest.fixture

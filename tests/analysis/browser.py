@@ -24,6 +24,8 @@ from typing import Any
 import pytest
 import websocket
 
+from ..subprocesses import stop_child
+
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
                   "--hide-scrollbars", "--remote-debugging-port=0", "--window-size=1280,1000")
@@ -140,9 +142,4 @@ def chromium_page(binary: str) -> Iterator[Page]:
             finally:
                 socket.close()
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop_child(process, timeout=10)

@@ -17,6 +17,8 @@ from typing import Any
 
 import yaml
 
+from ..subprocesses import stop_child
+
 MUTATING = frozenset({"create", "update", "patch", "delete", "deletecollection", "post", "put"})
 
 
@@ -76,12 +78,7 @@ def served_pair(directory: Path, *args: str) -> Iterator[ServedPair]:
             raise AssertionError("the sim process ended before it served")
         yield ServedPair(kubeconfig, process)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_child(process, timeout=20)
         if process.stdout is not None:
             process.stdout.close()
 
