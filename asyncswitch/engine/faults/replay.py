@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import Callable
 from pathlib import Path
@@ -19,7 +20,7 @@ async def replay_journal(journal: FaultJournal, *, kubeconfig: Path | None, embe
                          publish: Callable[[str, dict[str, Any]], None]) -> int:
     """Roll back the journal's held faults; returns how many there were. On the embedded pair the hubs
     the faults were made on died with the killed process, so there is nothing left to undo."""
-    pending = journal.pending()
+    pending = await asyncio.to_thread(journal.pending)  # file I/O off the loop, like the journal's writes
     for entry in pending:
         record = {"scenario": entry["scenario"], "fault_id": entry["id"], "hub": entry["hub"],
                   "target": entry["target"], "replayed": True}
